@@ -1,0 +1,11 @@
+"""Every periodic task, in one place (Celery beat reads CELERY_BEAT_SCHEDULE from settings)."""
+
+from datetime import timedelta
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    "housekeeping-heartbeat": {
+        "task": "clienteling.tasks.heartbeat",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+}
