@@ -362,11 +362,11 @@ class ImportJob(models.Model):
             )
         ]
 
-    def summary_line(self) -> str:
-        return f"rows={self.rows} imported={self.imported} updated={self.updated} duplicates={self.duplicates} rejected={self.rejected}"
-
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+    def summary_line(self) -> str:
+        return f"rows={self.rows} imported={self.imported} updated={self.updated} duplicates={self.duplicates} rejected={self.rejected}"
 
 
 class RejectedRow(models.Model):
