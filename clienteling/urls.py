@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clienteling import views
+from clienteling.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),
     path("", include("feedback.urls")),
+    path("", api.urls),
 ]
