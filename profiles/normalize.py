@@ -1,0 +1,88 @@
+"""Normalization of identifiers as every channel writes them: one spelling per person.
+
+Emails are lowercased and validated; phones become E.164 (the store's country is the default region for
+numbers written without a country code); placeholder values ("noemail@...", "0000000000", "null") never
+identify anyone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+DEFAULT_PLACEHOLDERS = {
+    "email": [
+        "noemail@*", "no@email.com", "none@none.com", "test@test.com", "test@example.com", "na@na.com",
+        "no-reply@*", "noreply@*", "donotreply@*", "unknown@*", "email@email.com", "a@a.com",
+    ],
+    "phone": ["+10000000000", "+11111111111", "+12345678900", "+19999999999", "+330000000000", "+33000000000"],
+    "any": ["null", "none", "n/a", "na", "anonymous", "unknown", "test", "-", "0", "undefined", "nil"],
+}  # fmt: skip
+
+
+class InvalidIdentifier(ValueError):
+    """The value cannot be an identifier; the message says why in words a data admin understands."""
+
+
+def _placeholders(kind: str) -> list[str]:
+    configured = getattr(settings, "IDENTIFIER_PLACEHOLDERS", None) or DEFAULT_PLACEHOLDERS
+    return [p.lower() for p in configured.get(kind, []) + configured.get("any", [])]
+
+
+def is_placeholder(kind: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    for pattern in _placeholders(kind):
+        if pattern.endswith("*") and lowered.startswith(pattern[:-1]):
+            return True
+        if lowered == pattern:
+            return True
+    if kind == "phone":
+        digits = re.sub(r"\D", "", lowered)
+        # 0000000000, 1111111111...: a repeated digit is a form filler, not a phone.
+        if digits and len(set(digits[-9:])) == 1:
+            return True
+    return False
+
+
+def normalize_email(raw: str) -> str:
+    value = raw.strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidIdentifier(f"not a valid email address: {raw.strip()[:80]!r}") from None
+    return value
+
+
+def normalize_phone(raw: str, *, region: str = "US") -> str:
+    try:
+        number = phonenumbers.parse(raw.strip(), region.upper() or "US")
+    except phonenumbers.NumberParseException:
+        raise InvalidIdentifier(f"not a phone number: {raw.strip()[:40]!r}") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier(f"not a valid phone number for {region}: {raw.strip()[:40]!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_plain(raw: str) -> str:
+    value = raw.strip()
+    if len(value) > 200:
+        raise InvalidIdentifier("identifier longer than 200 characters")
+    return value
+
+
+def normalize(kind: str, raw: str, *, region: str = "US") -> str | None:
+    """The normalized value, or None when it is a placeholder; InvalidIdentifier when it is malformed."""
+    if raw is None or not str(raw).strip():
+        return None
+    raw = str(raw)
+    if kind == "email":
+        value = normalize_email(raw)
+    elif kind == "phone":
+        value = normalize_phone(raw, region=region)
+    else:
+        value = normalize_plain(raw)
+    return None if is_placeholder(kind, value) else value
