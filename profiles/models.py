@@ -287,6 +287,9 @@ class CustomerSummary(models.Model):
     last_feedback_score = models.SmallIntegerField(null=True, blank=True)
     last_feedback_at = models.DateTimeField(null=True, blank=True)
     open_complaint = models.JSONField(default=dict, blank=True)  # {"at", "channel", "text"} when one is open
+    # Written by the nightly persona job (insights app); the refresh above leaves them alone.
+    persona = models.CharField(max_length=50, blank=True, db_default="")
+    persona_name = models.CharField(max_length=100, blank=True, db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
