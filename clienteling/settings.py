@@ -215,6 +215,9 @@ TABLET_IDLE_LOCK_SECONDS = envint("TABLET_IDLE_LOCK_SECONDS", 120, minimum=10)
 TABLET_PIN_FAILURE_LIMIT = envint("TABLET_PIN_FAILURE_LIMIT", 5, minimum=1)
 TABLET_PIN_COOLOFF_SECONDS = envint("TABLET_PIN_COOLOFF_SECONDS", 300, minimum=10)
 DEVICE_COOKIE_AGE = envint("DEVICE_COOKIE_DAYS", 365, minimum=1) * 86400
+# Store floor (docs/configuration-floor.md): how long a greeting card stays up, kiosk rate limit.
+ARRIVAL_CARD_TTL_MINUTES = envint("ARRIVAL_CARD_TTL_MINUTES", 20, minimum=1)
+KIOSK_CHECKINS_PER_MINUTE = envint("KIOSK_CHECKINS_PER_MINUTE", 12, minimum=1)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
