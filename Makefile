@@ -39,7 +39,7 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run -v 0
+	CLIENTELING_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
