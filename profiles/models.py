@@ -186,6 +186,19 @@ class Identifier(models.Model):
         return f"{self.kind}:{self.value}"
 
 
+class ErasedIdentifier(models.Model):
+    """A hashed tombstone of an erased customer's identifier: her data never comes back through re-import.
+
+    Only a SHA-256 digest of ``kind:namespace:value`` is kept, so the tombstone itself holds no personal data.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]
+
+
 class Source(models.Model):
     """A channel that sends data: a file feed, a Segment/RudderStack pipeline, a POS, a call center."""
 
