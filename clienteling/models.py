@@ -213,6 +213,10 @@ class Arrival(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True, help_text=_("What she bought or tried, from 'Done'."))
+    # Her previous visit as the summary had it when she arrived: once the summary refreshes with this
+    # visit, "last visit" would otherwise read "today".
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
+    previous_visit_store = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
