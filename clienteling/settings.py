@@ -293,6 +293,30 @@ MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Clienteling <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Pulse feedback (see docs/configuration-feedback.md) -------------------------------------------
+FEEDBACK_FREQUENCY_CAP_DAYS = envint("FEEDBACK_FREQUENCY_CAP_DAYS", 30, minimum=0)
+FEEDBACK_MAX_AGE_HOURS = envint("FEEDBACK_MAX_AGE_HOURS", 72, minimum=1)
+FEEDBACK_LINK_MAX_AGE_DAYS = envint("FEEDBACK_LINK_MAX_AGE_DAYS", 30, minimum=1)
+FEEDBACK_FOLLOW_UP_DUE_HOURS = envint("FEEDBACK_FOLLOW_UP_DUE_HOURS", 48, minimum=1)
+FEEDBACK_SEND_BATCH = envint("FEEDBACK_SEND_BATCH", 200, minimum=1)
+FEEDBACK_SEND_LEASE_SECONDS = envint("FEEDBACK_SEND_LEASE_SECONDS", 300, minimum=1)
+FEEDBACK_MAX_ATTEMPTS = envint("FEEDBACK_MAX_ATTEMPTS", 5, minimum=1)
+FEEDBACK_RATE_LIMIT_PER_MINUTE = envint("FEEDBACK_RATE_LIMIT_PER_MINUTE", 30, minimum=1)
+FEEDBACK_SCAN_CHUNK = envint("FEEDBACK_SCAN_CHUNK", 100_000, minimum=100)
+_quiet = os.environ.get("FEEDBACK_QUIET_HOURS", "21-9").strip()
+try:
+    FEEDBACK_QUIET_HOURS = tuple(int(h) for h in _quiet.split("-")) if _quiet else None
+    if FEEDBACK_QUIET_HOURS and (len(FEEDBACK_QUIET_HOURS) != 2 or not all(0 <= h <= 23 for h in FEEDBACK_QUIET_HOURS)):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        f"FEEDBACK_QUIET_HOURS={_quiet!r} must look like 21-9 (start-end hours), or be empty."
+    ) from None
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "feedback.sms.ConsoleSmsBackend")
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
+SMS_FROM = os.environ.get("SMS_FROM", "Clienteling")
+
 # --- Logging: one JSON object per line ------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
