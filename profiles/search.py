@@ -1,0 +1,201 @@
+"""Customer search: by name, email, phone or loyalty id, as the associate types.
+
+Tolerant to case, accents and one typo per word, on plain PostgreSQL (no pg_trgm, unaccent or
+fuzzystrmatch: the embedded pgserver lacks them). How:
+
+* ``profiles_customer.search_tokens`` is a generated ``text[]`` column (created by migration
+  ``search_fields``, invisible to the ORM so that ordinary customer queries never load it) computed by the
+  SQL function ``profiles_search_tokens(first, last, preferred)``. It holds, for every word of her names
+  folded (lowercase, accents stripped, apostrophes dropped):
+
+  - the word's prefixes from 2 letters up ("chr", "chri", ... "christine"): as-you-type prefix search;
+  - ``~word`` and ``~`` + every one-letter deletion of the word ("~hristine", "~cristine", ...): one-edit
+    typo tolerance by the symmetric-deletion trick. Two words are at most one edit apart (insertion,
+    deletion, substitution or swap of neighbours) exactly when their ``{word} + deletions`` sets meet.
+
+  A GIN index on the column answers ``search_tokens @> ARRAY[...]`` (prefixes of every typed word) and
+  ``search_tokens && ARRAY[...]`` (typo variants) without scanning the table.
+* Emails match exactly or by prefix, phones by their last digits (a reversed-value index), loyalty ids
+  exactly: partial indexes on ``profiles_identifier`` serve each.
+
+The Python ``fold`` below mirrors the SQL function character for character (a test compares them).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import connection
+
+MIN_QUERY_LENGTH = 2
+MIN_TYPO_WORD = 4  # shorter words get no typo tolerance: "ann" would match half the shop
+MAX_WORD = 24
+RESULT_LIMIT = 20
+
+
+def _fold_table() -> tuple[str, str]:
+    """Characters whose NFKD form is one base letter, mapped to it lowercased (what SQL translate() takes)."""
+    src, dst = [], []
+    for cp in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).lower()
+        if len(base) == 1 and base != char:
+            src.append(char)
+            dst.append(base)
+    # Letters NFKD leaves alone but nobody types with their stroke on a tablet keyboard.
+    for char, base in (("ø", "o"), ("đ", "d"), ("ł", "l"), ("ħ", "h"), ("ŧ", "t"), ("ı", "i")):
+        src.append(char)
+        dst.append(base)
+    return "".join(src), "".join(dst)
+
+
+FOLD_FROM, FOLD_TO = _fold_table()
+APOSTROPHES = "'\u2019\u02bc"
+_TRANSLATION = {ord(a): b for a, b in zip(FOLD_FROM, FOLD_TO, strict=True)} | {ord(a): None for a in APOSTROPHES}
+_SPLIT = re.compile(r"[\s.,;/_-]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents stripped (NFKD), apostrophes dropped: "Zoë O'Brien" -> "zoe obrien"."""
+    folded = (text or "").translate(_TRANSLATION)
+    return folded.replace("ß", "ss").replace("æ", "ae").replace("œ", "oe").lower()
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _SPLIT.split(fold(text)) if w]
+
+
+def deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def search_tokens(first_name: str, last_name: str, preferred_name: str = "") -> set[str]:
+    """What the SQL function ``profiles_search_tokens`` stores (kept for tests and documentation)."""
+    tokens: set[str] = set()
+    for word in words(f"{first_name} {last_name} {preferred_name}"):
+        tokens.update(word[:i] for i in range(min(2, len(word)), min(len(word), MAX_WORD) + 1))
+        if 3 <= len(word) <= MAX_WORD:
+            tokens.add("~" + word)
+            tokens.update("~" + variant for variant in deletions(word))
+    return tokens
+
+
+# The SQL twin of search_tokens(); the migration creates it from this text. Only pg_catalog built-ins, so
+# that a pg_dump restore (empty search_path) can recompute the generated column.
+SEARCH_TOKENS_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION profiles_search_tokens(first_name text, last_name text, preferred_name text)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT coalesce(array_agg(DISTINCT element ORDER BY element), '{}'::text[])
+  FROM (
+    SELECT word FROM pg_catalog.regexp_split_to_table(
+      pg_catalog.lower(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.translate(
+        coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(preferred_name, ''),
+        '%(from)s', '%(to)s'), 'ß', 'ss'), 'æ', 'ae'), 'œ', 'oe')),
+      '[\s.,;/_-]+') AS word
+    WHERE word <> ''
+  ) AS words
+  CROSS JOIN LATERAL (
+    SELECT pg_catalog.left(word, n) AS element
+    FROM pg_catalog.generate_series(least(2, pg_catalog.length(word)), least(pg_catalog.length(word), %(max)s)) AS n
+    UNION ALL
+    SELECT '~' || word WHERE pg_catalog.length(word) BETWEEN 3 AND %(max)s
+    UNION ALL
+    SELECT '~' || pg_catalog.left(word, n - 1) || pg_catalog.substr(word, n + 1)
+    FROM pg_catalog.generate_series(1, pg_catalog.length(word)) AS n
+    WHERE pg_catalog.length(word) BETWEEN 3 AND %(max)s
+  ) AS elements
+$fn$;
+""" % {"from": FOLD_FROM + APOSTROPHES.replace("'", "''"), "to": FOLD_TO, "max": MAX_WORD}  # noqa: S608, UP031
+
+
+@dataclass(frozen=True)
+class Query:
+    """A typed search, split into what each index can answer."""
+
+    prefixes: list[str]  # every folded word, each must start one of her names
+    typo_sets: list[list[str]]  # per word (same order): variants matching within one edit ([] when too short)
+    email: str  # lowercased text when it could start an email address
+    phone_digits: str  # reversed trailing digits when the text looks like a phone number
+    loyalty_ids: list[str]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.prefixes or self.email or self.phone_digits or self.loyalty_ids)
+
+
+def parse(text: str) -> Query:
+    raw = (text or "").strip()[:100]
+    if len(raw) < MIN_QUERY_LENGTH:
+        return Query([], [], "", "", [])
+    digits = re.sub(r"\D", "", raw)
+    looks_like_phone = bool(re.fullmatch(r"[\d\s()+.\-]+", raw)) and len(digits) >= 4
+    prefixes = [] if looks_like_phone or "@" in raw else [w[:MAX_WORD] for w in words(raw)][:4]
+    typo_sets = [
+        sorted({"~" + w} | {"~" + d for d in deletions(w)}) if MIN_TYPO_WORD <= len(w) <= MAX_WORD else []
+        for w in prefixes
+    ]
+    email = raw.lower() if " " not in raw and len(raw) >= 3 else ""
+    # A national number ("06 12 34 56 78") and the E.164 one ("+33612345678") share their last 8 digits.
+    phone = digits.lstrip("0")[-8:] if looks_like_phone else ""
+    loyalty = sorted({raw, raw.upper()}) if " " not in raw else []
+    return Query(prefixes, typo_sets, email, phone[::-1], loyalty)
+
+
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def customer_ids_matching(text: str, *, limit: int = RESULT_LIMIT) -> list[int]:
+    """Ids of live customers matching ``text``, best first: exact prefixes and identifiers, then typos.
+
+    One SQL statement whatever the number of matches; every branch is served by an index.
+    """
+    query = parse(text)
+    if query.is_empty:
+        return []
+    branches, params = [], []
+    if query.prefixes:
+        branches.append("SELECT id AS customer_id, 0 AS rank FROM profiles_customer WHERE search_tokens @> %s::text[]")
+        params.append(query.prefixes)
+        if any(query.typo_sets):
+            # Every word matches by prefix or (long enough words) within one edit; typo hits rank second.
+            conditions = []
+            for prefix, variants in zip(query.prefixes, query.typo_sets, strict=True):
+                if variants:
+                    conditions.append("(search_tokens @> ARRAY[%s]::text[] OR search_tokens && %s::text[])")
+                    params.extend([prefix, variants])
+                else:
+                    conditions.append("search_tokens @> ARRAY[%s]::text[]")
+                    params.append(prefix)
+            branches.append(f"SELECT id, 1 FROM profiles_customer WHERE {' AND '.join(conditions)}")  # noqa: S608
+    if query.email:
+        branches.append(
+            "SELECT customer_id, 0 AS rank FROM profiles_identifier WHERE kind = 'email' AND namespace = '' AND value LIKE %s"
+        )
+        params.append(_like_prefix(query.email))
+    if query.phone_digits:
+        branches.append(
+            "SELECT customer_id, 0 AS rank FROM profiles_identifier WHERE kind = 'phone' AND namespace = '' "
+            "AND reverse(value) LIKE %s"
+        )
+        params.append(_like_prefix(query.phone_digits))
+    if query.loyalty_ids:
+        branches.append(
+            "SELECT customer_id, 0 AS rank FROM profiles_identifier "
+            "WHERE kind = 'loyalty_id' AND namespace = '' AND value = ANY(%s)"
+        )
+        params.append(query.loyalty_ids)
+    sql = f"""
+        WITH hits AS ({" UNION ALL ".join(branches)}),
+        best AS (SELECT customer_id, min(rank) AS rank FROM hits GROUP BY customer_id)
+        SELECT c.id FROM best JOIN profiles_customer c ON c.id = best.customer_id
+        WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
+        ORDER BY best.rank, c.last_name, c.first_name, c.id
+        LIMIT %s
+    """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+    params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

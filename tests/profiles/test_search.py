@@ -1,0 +1,91 @@
+"""Customer search: name prefixes, one typo, accents and case; email, phone digits and loyalty id."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from profiles.search import customer_ids_matching, search_tokens
+from tests.factories import CustomerFactory, IdentifierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _db_tokens(first: str, last: str, preferred: str = "") -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT profiles_search_tokens(%s, %s, %s)", [first, last, preferred])
+        return set(cursor.fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "preferred"),
+    [
+        ("Christine", "Dupont", ""),
+        ("ZOË", "O'Brien-Łukasz", "Zo"),
+        ("Élodie", "Nguyễn Thị", ""),
+        ("Søren", "Straße", "Æbbe"),
+        ("Al", "X", ""),
+        ("", "", ""),
+    ],
+)
+def test_the_database_folds_names_exactly_like_python(first, last, preferred):
+    assert _db_tokens(first, last, preferred) == search_tokens(first, last, preferred)
+
+
+@pytest.fixture
+def christine(db):
+    customer = CustomerFactory(first_name="Christine", last_name="Dupré", preferred_name="Chris")
+    IdentifierFactory(customer=customer, kind="email", value="christine.dupre@example.com")
+    IdentifierFactory(customer=customer, kind="phone", value="+33612345678")
+    IdentifierFactory(customer=customer, kind="loyalty_id", value="LOY-00042")
+    return customer
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "chr",  # as she types
+        "CHRISTINE",  # case
+        "dupre",  # accents
+        "Dupré",
+        "christine dup",  # two words, both prefixes
+        "Chritine",  # one letter missing
+        "Christinne",  # one letter too many
+        "Christime",  # one letter wrong
+        "Dpuré",  # two letters swapped
+        "christine.dupre@example.com",  # email exact
+        "christine.du",  # email prefix (no @ typed yet)
+        "06 12 34 56 78",  # phone as written in France
+        "+33 6 12 34 56 78",
+        "5678",  # last digits
+        "LOY-00042",  # loyalty id
+        "loy-00042",
+    ],
+)
+def test_she_is_found_however_the_associate_types_it(christine, typed):
+    assert customer_ids_matching(typed) == [christine.pk]
+
+
+@pytest.mark.parametrize("typed", ["", "c", "Chrxxtine", "Bernard", "9999", "LOY-0004", "someone@example.com"])
+def test_other_text_does_not_find_her(christine, typed):
+    assert customer_ids_matching(typed) == []
+
+
+def test_exact_prefixes_rank_before_typos(db):
+    typo = CustomerFactory(first_name="Marin", last_name="Aaron")
+    exact = CustomerFactory(first_name="Martin", last_name="Zola")
+    assert customer_ids_matching("Martin") == [exact.pk, typo.pk]
+
+
+def test_merged_and_erased_customers_are_not_found(db):
+    survivor = CustomerFactory(first_name="Inès", last_name="Moreau")
+    CustomerFactory(first_name="Inès", last_name="Moreau", merged_into=survivor)
+    CustomerFactory(first_name="Inès", last_name="Moreau", erased_at="2026-01-01T00:00:00Z")
+    assert customer_ids_matching("ines moreau") == [survivor.pk]
+
+
+def test_the_search_column_follows_a_name_change(christine):
+    christine.last_name = "Lefèvre"
+    christine.save(update_fields=["last_name"])
+    assert customer_ids_matching("lefevre") == [christine.pk]
+    assert customer_ids_matching("dupre christine") == []
