@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "axes",
     "profiles",
     "feedback",
+    "insights",
     "clienteling",
 ]
 
