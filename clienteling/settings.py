@@ -128,47 +128,6 @@ TEMPLATES = [
     },
 ]
 
-# --- Services ---------------------------------------------------------------------------------
-# Unset URLs mean "start the embedded servers under .data/" (see clienteling/embedded.py).
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-EMBEDDED_POSTGRES = not DATABASE_URL
-if EMBEDDED_POSTGRES:
-    from clienteling import embedded
-
-    DATABASE_URL = embedded.postgres_url()
-if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL; Clienteling runs on PostgreSQL only.")
-
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 600), conn_health_checks=True)
-}
-DATABASES["default"]["OPTIONS"] = {"application_name": "clienteling"}
-_TEST_DB = os.environ.get("CLIENTELING_TEST_DB")
-if _TEST_DB:
-    DATABASES["default"]["TEST"] = {"NAME": _TEST_DB}
-
-REDIS_URL = os.environ.get("REDIS_URL", "")
-EMBEDDED_REDIS = not REDIS_URL
-if EMBEDDED_REDIS:
-    from clienteling import embedded
-
-    _socket = quote(str(embedded.redis_socket()))
-    REDIS_URL = f"unix://{_socket}?db=0"
-    CELERY_BROKER_URL = f"redis+socket://{_socket}?virtual_host=1"
-else:
-    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
-    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        # Parallel test workers share one Redis: each gets its own key space.
-        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "clienteling") + os.environ.get("PYTEST_XDIST_WORKER", ""),
-    }
-}
-
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -331,6 +290,45 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
     },
+}
+
+# --- Services ---------------------------------------------------------------------------------
+# Last, so that every other setting is validated before anything is started.
+# Unset URLs mean "start the embedded servers under .data/" (see clienteling/embedded.py).
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 600, minimum=0)
+if DATABASE_URL and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL; Clienteling runs on PostgreSQL only.")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
+
+EMBEDDED_POSTGRES = not DATABASE_URL
+EMBEDDED_REDIS = not REDIS_URL
+if EMBEDDED_POSTGRES or EMBEDDED_REDIS:
+    from clienteling import embedded
+if EMBEDDED_POSTGRES:
+    DATABASE_URL = embedded.postgres_url()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)}
+DATABASES["default"]["OPTIONS"] = {"application_name": "clienteling"}
+_TEST_DB = os.environ.get("CLIENTELING_TEST_DB")
+if _TEST_DB:
+    DATABASES["default"]["TEST"] = {"NAME": _TEST_DB}
+
+if EMBEDDED_REDIS:
+    _socket = quote(str(embedded.redis_socket()))
+    REDIS_URL = f"unix://{_socket}?db=0"
+    CELERY_BROKER_URL = f"redis+socket://{_socket}?virtual_host=1"
+else:
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Parallel test workers share one Redis: each gets its own key space.
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "clienteling") + os.environ.get("PYTEST_XDIST_WORKER", ""),
+    }
 }
 
 from clienteling.beat import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
