@@ -1,11 +1,443 @@
-"""Derived data: the per-customer summary and interests, refreshed for the customers a batch touched."""
+"""Derived data: the per-customer summary, lifecycle and interests, refreshed for the customers a batch touched.
+
+Everything is computed set-based from her touchpoints, in a handful of SQL statements per batch of up to
+50,000 customers (measured in docs/benchmarks.md, "Derived data refresh"): the batch's touchpoints are
+copied once into a temporary table, the summary is upserted with ``INSERT ... ON CONFLICT``, the lifecycle
+is updated in one ``UPDATE``, and interests are replaced (``DELETE`` + ``COPY``). Only the reason sentences
+of the kept interests are written in Python, from rows already aggregated by moment.
+
+Summary rules
+    * visit: a ``store_visit``, ``associate_assisted`` or ``event_attended`` moment, or a purchase or return
+      in the store or kiosk channel; ``visit_count`` counts distinct (store, day) pairs.
+    * order: purchase touchpoints sharing an ``order_id`` are one order (no order id: one order each);
+      ``lifetime_value`` = purchase revenue minus returned revenue (``revenue``, else price x quantity),
+      in her most used ``currency``.
+    * ``preferred_store``: the store with the most visits and purchases, the latest breaking ties.
+    * ``open_cart`` / ``wishlist``: items (by SKU, else name) added to cart / wishlisted and not purchased
+      since, newest first, at most 10.
+    * ``sizes``: per category, the size of her latest purchase, else of her latest cart or wishlist item.
+    * ``open_complaint``: her latest ``complaint`` unless a later touchpoint resolves it (its
+      ``properties`` has ``"resolved": true`` or a non-empty ``"resolution"``, or its event is
+      ``complaint_resolved``).
+    * ``last_feedback_score``: kept as the feedback app writes it; a newer ``feedback_given`` touchpoint
+      carrying ``properties.score`` replaces it, nothing ever blanks it.
+    * ``persona`` fields belong to the nightly persona job and are left alone.
+
+Lifecycle (also written to ``Customer.lifecycle``), first rule that applies:
+    1. prospect: no purchase yet;
+    2. lapsed: last purchase more than 12 months ago;
+    3. loyal: 4 or more orders in the last 12 months, or any advocacy moment (review, share, referral);
+    4. repeat: 2 or more orders;
+    5. new: exactly 1 order.
+
+Interests, per category, brand and product: score = sum over her touchpoints of
+``moment weight x 0.5 ** (age in days / HALF_LIFE_DAYS)`` with the weights in ``MOMENT_WEIGHTS``
+(purchase 5 > cart, wishlist, checkout 3 > review, share 2 > view, search 1; a return counts -3). The top
+``INTERESTS_PER_KIND`` with a positive score are kept, each with a reason such as
+"viewed Trail Runner 3 3x online this week; added size 9 to cart on Nov 20". Relative words ("today",
+"this week": the calendar week) are as of the refresh that wrote them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+MOMENT_WEIGHTS = {
+    "purchased": 5.0,
+    "cart_added": 3.0,
+    "wishlisted": 3.0,
+    "checkout_started": 3.0,
+    "review_written": 2.0,
+    "shared": 2.0,
+    "product_viewed": 1.0,
+    "searched": 1.0,
+    "returned": -3.0,
+}
+HALF_LIFE_DAYS = 30.0
+INTERESTS_PER_KIND = 10
+LIST_LIMIT = 10
+BATCH_SIZE = 50_000
+
+VISIT_MOMENTS = ("store_visit", "associate_assisted", "event_attended")
+ADVOCACY_MOMENTS = ("review_written", "shared", "referred")
+STORE_CHANNELS = ("store", "kiosk")
+ONLINE_CHANNELS = ("web", "app")
+
+# The batch's touchpoints, copied once (every later statement reads this small table, not the big one).
+_DROP_TEMP = "DROP TABLE IF EXISTS pg_temp.refresh_ids, pg_temp.refresh_tp"
+_COPY_IDS = """
+CREATE TEMP TABLE refresh_ids AS
+  SELECT id FROM profiles_customer
+  WHERE id = ANY(%(ids)s) AND merged_into_id IS NULL AND erased_at IS NULL
+"""
+_COPY_TOUCHPOINTS = """
+CREATE TEMP TABLE refresh_tp AS
+  SELECT t.id, t.customer_id, t.occurred_at, t.channel, t.moment, t.event, t.store_code, t.associate_code,
+         coalesce(nullif(t.order_id, ''), 'tp:' || t.id) AS order_key,
+         coalesce(nullif(t.product_sku, ''), lower(t.product_name)) AS item_key,
+         t.product_sku, t.product_name, t.category, t.brand, t.size, t.color, t.currency,
+         coalesce(t.revenue, t.price * coalesce(t.quantity, 1)) AS amount,
+         CASE WHEN t.moment IN ('feedback_given', 'complaint') OR t.event = 'complaint_resolved'
+              OR t.properties ? 'resolved' OR t.properties ? 'resolution'
+              THEN t.properties ELSE NULL END AS properties
+  FROM profiles_touchpoint t JOIN refresh_ids r ON r.id = t.customer_id
+"""
+
+# Order statistics shared by the summary and the lifecycle.
+_ORDERS_CTE = """
+orders AS (
+  SELECT customer_id,
+         count(DISTINCT order_key) FILTER (WHERE moment = 'purchased') AS order_count,
+         count(DISTINCT order_key) FILTER (WHERE moment = 'purchased' AND occurred_at > %(year_ago)s) AS orders_12m,
+         max(occurred_at) FILTER (WHERE moment = 'purchased') AS last_purchase_at,
+         coalesce(sum(amount) FILTER (WHERE moment = 'purchased'), 0)
+           - coalesce(sum(abs(amount)) FILTER (WHERE moment = 'returned'), 0) AS lifetime_value,
+         mode() WITHIN GROUP (ORDER BY currency) FILTER (WHERE currency <> '' AND moment = 'purchased') AS currency,
+         bool_or(moment IN ('review_written', 'shared', 'referred')) AS advocate
+  FROM refresh_tp GROUP BY customer_id
+)
+"""
+
+# Constant SQL fragments only (values are always parameters).
+_UPSERT_SUMMARY = (
+    "WITH "  # noqa: S608
+    + _ORDERS_CTE
+    + """,
+seen AS (
+  SELECT customer_id, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at
+  FROM refresh_tp GROUP BY customer_id
+),
+channel_counts AS (
+  SELECT customer_id, channel, count(*) AS n, max(occurred_at) AS last_at FROM refresh_tp GROUP BY 1, 2
+),
+channels AS (
+  SELECT customer_id, jsonb_agg(channel ORDER BY n DESC, last_at DESC) AS channels
+  FROM channel_counts GROUP BY customer_id
+),
+visit_rows AS (
+  SELECT customer_id, store_code, occurred_at FROM refresh_tp
+  WHERE moment IN ('store_visit', 'associate_assisted', 'event_attended')
+     OR (moment IN ('purchased', 'returned') AND channel IN ('store', 'kiosk'))
+),
+visit_counts AS (
+  SELECT customer_id, count(DISTINCT (store_code, (occurred_at AT TIME ZONE 'UTC')::date)) AS n
+  FROM visit_rows GROUP BY customer_id
+),
+visits AS (
+  SELECT DISTINCT ON (v.customer_id) v.customer_id, v.occurred_at AS last_visit_at,
+         v.store_code AS last_visit_store, c.n
+  FROM visit_rows v JOIN visit_counts c USING (customer_id) ORDER BY v.customer_id, v.occurred_at DESC
+),
+store_counts AS (
+  SELECT customer_id, store_code, count(*) AS n, max(occurred_at) AS last_at FROM refresh_tp
+  WHERE store_code <> ''
+    AND moment IN ('store_visit', 'associate_assisted', 'event_attended', 'purchased', 'appointment_booked')
+  GROUP BY 1, 2
+),
+preferred AS (
+  SELECT DISTINCT ON (customer_id) customer_id, store_code FROM store_counts
+  ORDER BY customer_id, n DESC, last_at DESC
+),
+last_order AS (
+  SELECT DISTINCT ON (customer_id) customer_id, order_key, store_code, channel, associate_code
+  FROM refresh_tp WHERE moment = 'purchased' ORDER BY customer_id, occurred_at DESC, id DESC
+),
+last_purchase AS (
+  SELECT o.customer_id, jsonb_build_object(
+           'store', o.store_code, 'channel', o.channel, 'associate', o.associate_code,
+           'items', jsonb_agg(jsonb_build_object('name', t.product_name, 'sku', t.product_sku, 'size', t.size,
+                                                 'color', t.color) ORDER BY t.id)
+                    FILTER (WHERE t.product_name <> '' OR t.product_sku <> ''),
+           'revenue', sum(t.amount)::text,
+           'currency', max(t.currency)) AS last_purchase
+  FROM last_order o JOIN refresh_tp t
+    ON t.customer_id = o.customer_id AND t.order_key = o.order_key AND t.moment = 'purchased'
+  GROUP BY o.customer_id, o.order_key, o.store_code, o.channel, o.associate_code
+),
+pending_items AS (
+  SELECT DISTINCT ON (a.customer_id, a.moment, a.item_key)
+         a.customer_id, a.moment, a.item_key, a.occurred_at,
+         jsonb_build_object('name', a.product_name, 'sku', a.product_sku, 'size', a.size, 'at', a.occurred_at) AS item
+  FROM refresh_tp a
+  WHERE a.moment IN ('cart_added', 'wishlisted') AND a.item_key <> ''
+    AND NOT EXISTS (
+      SELECT 1 FROM refresh_tp p
+      WHERE p.customer_id = a.customer_id AND p.moment = 'purchased' AND p.item_key = a.item_key
+        AND p.occurred_at >= a.occurred_at)
+  ORDER BY a.customer_id, a.moment, a.item_key, a.occurred_at DESC
+),
+pending_ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY customer_id, moment ORDER BY occurred_at DESC, item_key) AS rn
+  FROM pending_items
+),
+pending AS (
+  SELECT customer_id,
+         coalesce(jsonb_agg(item ORDER BY rn) FILTER (WHERE moment = 'cart_added'), '[]') AS open_cart,
+         coalesce(jsonb_agg(item ORDER BY rn) FILTER (WHERE moment = 'wishlisted'), '[]') AS wishlist
+  FROM pending_ranked WHERE rn <= %(list_limit)s GROUP BY customer_id
+),
+size_rows AS (
+  SELECT DISTINCT ON (customer_id, lower(category)) customer_id, category, size FROM refresh_tp
+  WHERE size <> '' AND category <> '' AND moment IN ('purchased', 'cart_added', 'wishlisted', 'checkout_started')
+  ORDER BY customer_id, lower(category), (moment = 'purchased') DESC, occurred_at DESC
+),
+sizes AS (SELECT customer_id, jsonb_object_agg(category, size) AS sizes FROM size_rows GROUP BY customer_id),
+feedback AS (
+  SELECT DISTINCT ON (customer_id) customer_id, (properties ->> 'score')::smallint AS score, occurred_at
+  FROM refresh_tp
+  WHERE moment = 'feedback_given' AND properties ->> 'score' ~ '^-?[0-9]{1,2}$'
+  ORDER BY customer_id, occurred_at DESC
+),
+last_complaint AS (
+  SELECT DISTINCT ON (customer_id) customer_id, occurred_at, channel,
+         left(coalesce(nullif(properties ->> 'text', ''), nullif(properties ->> 'comment', ''),
+                       nullif(properties ->> 'message', ''), product_name), 300) AS text
+  FROM refresh_tp WHERE moment = 'complaint' ORDER BY customer_id, occurred_at DESC
+),
+open_complaint AS (
+  SELECT c.customer_id, jsonb_build_object('at', c.occurred_at, 'channel', c.channel, 'text', c.text) AS complaint
+  FROM last_complaint c
+  WHERE NOT EXISTS (
+    SELECT 1 FROM refresh_tp r
+    WHERE r.customer_id = c.customer_id AND r.occurred_at >= c.occurred_at AND r.moment <> 'complaint'
+      AND (r.event = 'complaint_resolved' OR r.properties ->> 'resolved' = 'true'
+           OR coalesce(r.properties ->> 'resolution', '') <> ''))
+)
+INSERT INTO profiles_customersummary (
+  customer_id, first_seen_at, last_seen_at, last_visit_at, last_visit_store, last_purchase_at, last_purchase,
+  visit_count, order_count, lifetime_value, currency, preferred_store, channels, open_cart, wishlist, sizes,
+  last_feedback_score, last_feedback_at, open_complaint, updated_at)
+SELECT r.id, seen.first_seen_at, seen.last_seen_at, visits.last_visit_at, coalesce(visits.last_visit_store, ''),
+       orders.last_purchase_at, coalesce(last_purchase.last_purchase, '{}'), coalesce(visits.n, 0),
+       coalesce(orders.order_count, 0), coalesce(orders.lifetime_value, 0), coalesce(orders.currency, ''),
+       coalesce(preferred.store_code, ''), coalesce(channels.channels, '[]'), coalesce(pending.open_cart, '[]'),
+       coalesce(pending.wishlist, '[]'), coalesce(sizes.sizes, '{}'), feedback.score, feedback.occurred_at,
+       coalesce(open_complaint.complaint, '{}'), %(now)s
+FROM refresh_ids r
+LEFT JOIN seen ON seen.customer_id = r.id
+LEFT JOIN orders ON orders.customer_id = r.id
+LEFT JOIN channels ON channels.customer_id = r.id
+LEFT JOIN visits ON visits.customer_id = r.id
+LEFT JOIN preferred ON preferred.customer_id = r.id
+LEFT JOIN last_purchase ON last_purchase.customer_id = r.id
+LEFT JOIN pending ON pending.customer_id = r.id
+LEFT JOIN sizes ON sizes.customer_id = r.id
+LEFT JOIN feedback ON feedback.customer_id = r.id
+LEFT JOIN open_complaint ON open_complaint.customer_id = r.id
+ON CONFLICT (customer_id) DO UPDATE SET
+  first_seen_at = EXCLUDED.first_seen_at, last_seen_at = EXCLUDED.last_seen_at,
+  last_visit_at = EXCLUDED.last_visit_at, last_visit_store = EXCLUDED.last_visit_store,
+  last_purchase_at = EXCLUDED.last_purchase_at, last_purchase = EXCLUDED.last_purchase,
+  visit_count = EXCLUDED.visit_count, order_count = EXCLUDED.order_count,
+  lifetime_value = EXCLUDED.lifetime_value, currency = EXCLUDED.currency,
+  preferred_store = EXCLUDED.preferred_store, channels = EXCLUDED.channels, open_cart = EXCLUDED.open_cart,
+  wishlist = EXCLUDED.wishlist, sizes = EXCLUDED.sizes, open_complaint = EXCLUDED.open_complaint,
+  -- The feedback app writes the score when a response lands: only a newer one replaces it, never a NULL.
+  last_feedback_score = CASE
+    WHEN EXCLUDED.last_feedback_at IS NOT NULL AND (profiles_customersummary.last_feedback_at IS NULL
+         OR EXCLUDED.last_feedback_at > profiles_customersummary.last_feedback_at)
+    THEN EXCLUDED.last_feedback_score ELSE profiles_customersummary.last_feedback_score END,
+  last_feedback_at = greatest(EXCLUDED.last_feedback_at, profiles_customersummary.last_feedback_at),
+  updated_at = EXCLUDED.updated_at
+"""
+)
+
+_UPDATE_LIFECYCLE = (
+    "WITH "  # noqa: S608
+    + _ORDERS_CTE
+    + """,
+stage AS (
+  SELECT r.id, CASE
+      WHEN coalesce(o.order_count, 0) = 0 THEN 'prospect'
+      WHEN o.last_purchase_at < %(year_ago)s THEN 'lapsed'
+      WHEN o.orders_12m >= 4 OR o.advocate THEN 'loyal'
+      WHEN o.order_count >= 2 THEN 'repeat'
+      ELSE 'new' END AS lifecycle
+  FROM refresh_ids r LEFT JOIN orders o ON o.customer_id = r.id
+)
+UPDATE profiles_customer c SET lifecycle = stage.lifecycle, updated_at = %(now)s
+FROM stage WHERE c.id = stage.id AND c.lifecycle IS DISTINCT FROM stage.lifecycle
+"""
+)
+
+_INTEREST_ROWS = """
+WITH weights(moment, weight) AS (SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[])),
+weighted AS (
+  SELECT t.customer_id, k.kind, k.key, k.label, t.moment, t.channel, t.occurred_at, t.size,
+         w.weight * power(0.5, greatest(extract(epoch FROM (%(now)s - t.occurred_at)), 0) / 86400.0
+                               / %(half_life)s) AS score
+  FROM refresh_tp t
+  JOIN weights w ON w.moment = t.moment
+  CROSS JOIN LATERAL (VALUES
+    ('category', lower(t.category), t.category),
+    ('brand', lower(t.brand), t.brand),
+    ('product', t.item_key, coalesce(nullif(t.product_name, ''), t.product_sku))
+  ) AS k(kind, key, label)
+  WHERE k.key <> ''
+),
+scored AS (
+  SELECT customer_id, kind, key, sum(score) AS score, max(occurred_at) AS last_at,
+         (array_agg(label ORDER BY occurred_at DESC) FILTER (WHERE label <> ''))[1] AS label
+  FROM weighted GROUP BY customer_id, kind, key
+),
+kept AS (
+  SELECT * FROM (
+    SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY score DESC, last_at DESC, key) AS rank
+    FROM scored WHERE score > 0.001
+  ) ranked WHERE rank <= %(per_kind)s
+)
+SELECT k.customer_id, k.kind, k.key, coalesce(k.label, k.key), k.score, k.last_at,
+       w.moment, count(*), min(w.occurred_at), max(w.occurred_at),
+       (array_agg(w.size ORDER BY w.occurred_at DESC) FILTER (WHERE w.size <> ''))[1],
+       bool_and(w.channel IN ('web', 'app')), bool_and(w.channel IN ('store', 'kiosk'))
+FROM kept k JOIN weighted w USING (customer_id, kind, key)
+GROUP BY k.customer_id, k.kind, k.key, k.label, k.score, k.last_at, w.moment
+ORDER BY k.customer_id, k.kind, k.key
+"""
 
 
 def customers_refresh(customer_ids: Iterable[int]) -> None:
-    """Recompute CustomerSummary, Interest rows and lifecycle for these customers (set-based)."""
-    # Filled in by the derived-data work (issue 3, part 5).
-    return None
+    """Recompute CustomerSummary, Interest rows and lifecycle for these customers (set-based).
+
+    Merged and erased customers in the list lose their derived rows. Safe to call inside the caller's
+    transaction (the importer does, per batch) and idempotent.
+    """
+    ids = sorted({int(pk) for pk in customer_ids if pk is not None})
+    for start in range(0, len(ids), BATCH_SIZE):
+        _refresh_batch(ids[start : start + BATCH_SIZE])
+
+
+@transaction.atomic
+def _refresh_batch(ids: list[int]) -> None:
+    now = timezone.now()
+    params = {
+        "ids": ids,
+        "now": now,
+        "year_ago": now - timedelta(days=365),
+        "list_limit": LIST_LIMIT,
+        "moments": list(MOMENT_WEIGHTS),
+        "weights": list(MOMENT_WEIGHTS.values()),
+        "half_life": HALF_LIFE_DAYS,
+        "per_kind": INTERESTS_PER_KIND,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DROP_TEMP)
+        cursor.execute(_COPY_IDS, params)
+        cursor.execute(_COPY_TOUCHPOINTS, params)
+        cursor.execute("ANALYZE refresh_ids, refresh_tp")
+        cursor.execute(
+            "DELETE FROM profiles_customersummary WHERE customer_id = ANY(%(ids)s) "
+            "AND customer_id NOT IN (SELECT id FROM refresh_ids)",
+            params,
+        )
+        cursor.execute(_UPSERT_SUMMARY, params)
+        cursor.execute(_UPDATE_LIFECYCLE, params)
+        cursor.execute("DELETE FROM profiles_interest WHERE customer_id = ANY(%(ids)s)", params)
+        cursor.execute(_INTEREST_ROWS, params)
+        rows = cursor.fetchall()
+        interests = _interests_with_reasons(rows, now=now)
+        with cursor.cursor.copy(
+            "COPY profiles_interest (customer_id, kind, key, label, score, reason, last_at) FROM STDIN"
+        ) as copy:
+            for interest in interests:
+                copy.write_row(interest)
+        cursor.execute(_DROP_TEMP)
+
+
+def _interests_with_reasons(rows: Sequence[tuple], *, now: datetime) -> Iterable[tuple]:
+    tz = ZoneInfo(settings.TIME_ZONE)
+    for (customer_id, kind, key, label, score, last_at), parts in itertools.groupby(rows, key=lambda r: r[:6]):
+        moments = [
+            MomentTally(moment, count, first_at, latest_at, size, online, in_store)
+            for (*_, moment, count, first_at, latest_at, size, online, in_store) in parts
+        ]
+        reason = interest_reason(kind, label, moments, now=now, tz=tz)
+        yield (customer_id, kind, key[:200], label[:200], round(score, 4), reason[:300], last_at)
+
+
+class MomentTally(tuple):
+    """How often and when one moment happened for one interest (a row of the aggregate query)."""
+
+    __slots__ = ()
+
+    def __new__(cls, moment, count, first_at, last_at, size, online, in_store):
+        return super().__new__(cls, (moment, count, first_at, last_at, size, online, in_store))
+
+    moment = property(lambda self: self[0])
+    count = property(lambda self: self[1])
+    first_at = property(lambda self: self[2])
+    last_at = property(lambda self: self[3])
+    size = property(lambda self: self[4])
+    online = property(lambda self: self[5])
+    in_store = property(lambda self: self[6])
+
+
+_VERBS = {
+    "purchased": "bought",
+    "returned": "returned",
+    "cart_added": "added",
+    "wishlisted": "wishlisted",
+    "checkout_started": "started checkout with",
+    "product_viewed": "viewed",
+    "searched": "searched for",
+    "review_written": "reviewed",
+    "shared": "shared",
+}
+
+
+def interest_reason(kind: str, label: str, moments: Sequence[MomentTally], *, now: datetime, tz) -> str:
+    """A sentence an associate can say out loud: "viewed Trail Runner 3x online this week; added size 9 to
+    cart on Nov 20". Most recent moment first; the label is named once, then "it"."""
+    clauses = []
+    for index, tally in enumerate(sorted(moments, key=lambda m: m.last_at, reverse=True)[:3]):
+        thing = label if index == 0 else "it"
+        verb = _VERBS.get(tally.moment, tally.moment.replace("_", " "))
+        if tally.moment == "cart_added":
+            sized = f"size {tally.size}" if tally.size and kind != "brand" else ""
+            # First clause: "added Trail Runner 3 (size 9) to cart"; later: "added size 9 to cart".
+            what = (f"{label} ({sized})" if sized else label) if index == 0 else (sized or "it")
+            clause = f"{verb} {what} to cart"
+        else:
+            clause = f"{verb} {thing}"
+        if tally.count > 1:
+            clause += f" {tally.count}x"
+        if tally.online and tally.moment not in ("cart_added", "wishlisted", "checkout_started"):
+            clause += " online"
+        elif tally.in_store:
+            clause += " in store"
+        clause += " " + _when(tally, now=now, tz=tz)
+        clauses.append(clause)
+    return "; ".join(clauses)
+
+
+def _when(tally: MomentTally, *, now: datetime, tz) -> str:
+    today = now.astimezone(tz).date()
+    first, last = tally.first_at.astimezone(tz).date(), tally.last_at.astimezone(tz).date()
+    this_week = first.isocalendar()[:2] == today.isocalendar()[:2]  # the calendar week, Monday first
+    if tally.count > 1 and not this_week:
+        return f"since {_day(first, today)}"
+    if first == last == today:
+        return "today"
+    if first == last == today - timedelta(days=1):
+        return "yesterday"
+    if this_week:
+        return "this week"
+    return f"on {_day(last, today)}"
+
+
+def _day(day, today) -> str:
+    text = f"{day:%b} {day.day}"
+    return text if day.year == today.year else f"{text}, {day.year}"
+
+
+def decay(age_days: float) -> float:
+    """The time-decay factor of a moment ``age_days`` old (documentation and tests)."""
+    return math.pow(0.5, max(age_days, 0) / HALF_LIFE_DAYS)

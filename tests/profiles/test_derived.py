@@ -1,0 +1,278 @@
+"""Derived data: summaries, lifecycles and interests computed from touchpoints, hand-checked."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from profiles.derived import customers_refresh
+from profiles.models import Customer, CustomerSummary, Interest, Touchpoint
+from profiles.services import touchpoint_record
+from tests.factories import CustomerFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+_ids = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def at(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00")
+
+
+def tp(customer, moment, when, channel="web", **fields):
+    return Touchpoint.objects.create(
+        source=SourceFactory(name="pos"),
+        external_id=f"e{next(_ids)}",
+        customer=customer,
+        occurred_at=when,
+        channel=channel,
+        moment=moment,
+        **fields,
+    )
+
+
+TRAIL = {"product_sku": "TR3", "product_name": "Trail Runner 3", "category": "Running shoes", "brand": "Stride"}
+
+
+def summary_of(customer) -> CustomerSummary:
+    return CustomerSummary.objects.get(customer=customer)
+
+
+def interests_of(customer, kind):
+    return list(Interest.objects.filter(customer=customer, kind=kind).order_by("-score").values_list("label", "reason"))
+
+
+def test_a_browsing_prospect_gets_interests_with_a_reason_and_an_open_cart():
+    her = CustomerFactory()
+    tp(her, "cart_added", at("2026-11-20"), size="9", **TRAIL)
+    for day in ("2026-11-23", "2026-11-23", "2026-11-24"):  # Monday and Tuesday: this week
+        tp(her, "product_viewed", at(day, 9), **TRAIL)
+
+    customers_refresh([her.pk])
+
+    assert interests_of(her, "product") == [
+        ("Trail Runner 3", "viewed Trail Runner 3 3x online this week; added size 9 to cart on Nov 20")
+    ]
+    assert interests_of(her, "brand") == [("Stride", "viewed Stride 3x online this week; added it to cart on Nov 20")]
+    summary = summary_of(her)
+    assert summary.open_cart == [
+        {"name": "Trail Runner 3", "sku": "TR3", "size": "9", "at": "2026-11-20T12:00:00+00:00"}
+    ]
+    assert summary.order_count == 0
+    assert summary.visit_count == 0
+    assert summary.channels == ["web"]
+    assert summary.sizes == {"Running shoes": "9"}
+    her.refresh_from_db()
+    assert her.lifecycle == "prospect"
+
+
+def test_orders_visits_value_and_preferred_store_are_counted_by_hand():
+    her = CustomerFactory()
+    # Order O1 in Paris: two lines, and the same day a recorded visit (one visit, not two).
+    tp(her, "store_visit", at("2026-03-10", 10), channel="store", store_code="PAR01")
+    tp(
+        her,
+        "purchased",
+        at("2026-03-10", 11),
+        channel="store",
+        store_code="PAR01",
+        order_id="O1",
+        revenue=Decimal("120.00"),
+        currency="EUR",
+        associate_code="hugo",
+        **TRAIL,
+        size="9",
+    )
+    tp(
+        her,
+        "purchased",
+        at("2026-03-10", 11),
+        channel="store",
+        store_code="PAR01",
+        order_id="O1",
+        price=Decimal("40.00"),
+        quantity=2,
+        currency="EUR",
+        product_sku="SOCK",
+        product_name="Merino socks",
+    )
+    # A return in the Paris store ten days later: a second visit, and value comes off.
+    tp(
+        her,
+        "returned",
+        at("2026-03-20"),
+        channel="store",
+        store_code="PAR01",
+        revenue=Decimal("80.00"),
+        currency="EUR",
+        product_sku="SOCK",
+        product_name="Merino socks",
+    )
+    tp(her, "store_visit", at("2026-06-01"), channel="store", store_code="NYC01")
+    # Order O2 online: her last purchase.
+    tp(
+        her,
+        "purchased",
+        at("2026-10-01"),
+        order_id="O2",
+        revenue=Decimal("60.00"),
+        currency="EUR",
+        product_sku="CAP",
+        product_name="Running cap",
+        size="M",
+        color="navy",
+        category="Hats",
+    )
+
+    customers_refresh([her.pk])
+
+    summary = summary_of(her)
+    assert summary.order_count == 2
+    assert summary.lifetime_value == Decimal("180.00")  # 120 + 2x40 + 60 - 80
+    assert summary.currency == "EUR"
+    assert summary.visit_count == 3  # PAR01 Mar 10, PAR01 Mar 20, NYC01 Jun 1
+    assert summary.last_visit_at == at("2026-06-01")
+    assert summary.last_visit_store == "NYC01"
+    assert summary.preferred_store == "PAR01"
+    assert summary.first_seen_at == at("2026-03-10", 10)
+    assert summary.last_seen_at == at("2026-10-01")
+    assert summary.last_purchase_at == at("2026-10-01")
+    assert summary.last_purchase == {
+        "store": "",
+        "channel": "web",
+        "associate": "",
+        "items": [{"name": "Running cap", "sku": "CAP", "size": "M", "color": "navy"}],
+        "revenue": "60.00",
+        "currency": "EUR",
+    }
+    assert summary.channels == ["store", "web"]
+    assert summary.sizes == {"Running shoes": "9", "Hats": "M"}
+    her.refresh_from_db()
+    assert her.lifecycle == "repeat"
+
+
+@pytest.mark.parametrize(
+    ("purchases", "extra", "lifecycle"),
+    [
+        ([], None, "prospect"),
+        (["2026-11-01"], None, "new"),
+        (["2026-01-01", "2026-11-01"], None, "repeat"),
+        (["2026-01-05", "2026-04-01", "2026-07-01", "2026-11-01"], None, "loyal"),
+        (["2026-11-01"], "review_written", "loyal"),
+        (["2024-06-01", "2025-11-01"], None, "lapsed"),  # last purchase over 12 months ago
+        (["2025-06-01", "2026-11-01"], None, "repeat"),  # back again: no longer lapsed
+        (["2025-10-01", "2025-12-01", "2026-02-01", "2026-11-01"], None, "repeat"),  # 3 in the last 12 months
+    ],
+)
+def test_lifecycle_follows_the_documented_rules(purchases, extra, lifecycle):
+    her = CustomerFactory()
+    for day in purchases:
+        tp(her, "purchased", at(day), revenue=Decimal("10"))
+    if extra:
+        tp(her, extra, at("2026-11-02"))
+    customers_refresh([her.pk])
+    her.refresh_from_db()
+    assert her.lifecycle == lifecycle
+
+
+def test_a_cart_item_bought_since_is_no_longer_open_and_the_wishlist_keeps_the_rest():
+    her = CustomerFactory()
+    tp(her, "cart_added", at("2026-11-01"), product_sku="A", product_name="Alpha", size="S")
+    tp(her, "purchased", at("2026-11-02"), product_sku="A", product_name="Alpha", size="S")
+    tp(her, "cart_added", at("2026-11-03"), product_sku="B", product_name="Beta")
+    tp(her, "wishlisted", at("2026-11-04"), product_name="Gamma scarf")
+    tp(her, "wishlisted", at("2026-11-05"), product_name="Gamma scarf")  # the same item twice: listed once
+    customers_refresh([her.pk])
+    summary = summary_of(her)
+    assert [item["name"] for item in summary.open_cart] == ["Beta"]
+    assert summary.wishlist == [{"name": "Gamma scarf", "sku": "", "size": "", "at": "2026-11-05T12:00:00+00:00"}]
+
+
+def test_an_open_complaint_shows_until_it_is_resolved():
+    her = CustomerFactory()
+    tp(her, "complaint", at("2026-11-10"), channel="call_center", properties={"text": "Sole came off after a week"})
+    customers_refresh([her.pk])
+    assert summary_of(her).open_complaint == {
+        "at": "2026-11-10T12:00:00+00:00",
+        "channel": "call_center",
+        "text": "Sole came off after a week",
+    }
+    tp(her, "service_contact", at("2026-11-11"), channel="call_center", properties={"resolution": "replaced"})
+    customers_refresh([her.pk])
+    assert summary_of(her).open_complaint == {}
+
+
+def test_the_feedback_score_written_by_the_feedback_app_survives_a_refresh():
+    her = CustomerFactory()
+    tp(her, "purchased", at("2026-11-01"))
+    customers_refresh([her.pk])
+    CustomerSummary.objects.filter(customer=her).update(last_feedback_score=9, last_feedback_at=at("2026-11-03"))
+    customers_refresh([her.pk])
+    assert summary_of(her).last_feedback_score == 9
+    # A newer answer that arrives as a touchpoint replaces it.
+    tp(her, "feedback_given", at("2026-11-05"), properties={"score": 3})
+    customers_refresh([her.pk])
+    assert (summary_of(her).last_feedback_score, summary_of(her).last_feedback_at) == (3, at("2026-11-05"))
+
+
+def test_recent_intent_outranks_an_old_purchase_and_returns_count_against():
+    her = CustomerFactory()
+    tp(her, "purchased", at("2026-03-01"), brand="Oldbrand")  # ~268 days: 5 x 0.5^8.9 ~ 0.01
+    tp(her, "product_viewed", at("2026-11-23"), brand="Newbrand")  # 1 x 0.5^(1.1/30) ~ 0.98
+    tp(her, "wishlisted", at("2026-11-10"), brand="Midbrand")  # 3 x 0.5^(14.1/30) ~ 2.16
+    tp(her, "purchased", at("2026-11-20"), product_name="Kept")
+    tp(her, "purchased", at("2026-11-20"), product_name="Sent back")
+    tp(her, "returned", at("2026-11-22"), product_name="Sent back")
+    customers_refresh([her.pk])
+    assert [label for label, _ in interests_of(her, "brand")] == ["Midbrand", "Newbrand", "Oldbrand"]
+    assert [label for label, _ in interests_of(her, "product")] == ["Kept", "Sent back"]
+    kept, sent_back = Interest.objects.filter(customer=her, kind="product").order_by("-score")
+    assert sent_back.score < kept.score / 2
+    assert sent_back.reason == "returned Sent back online on Nov 22; bought it online on Nov 20"
+
+
+def test_merged_and_erased_customers_lose_their_derived_rows():
+    survivor, absorbed = CustomerFactory(), CustomerFactory()
+    tp(absorbed, "product_viewed", at("2026-11-20"), **TRAIL)
+    customers_refresh([absorbed.pk])
+    assert Interest.objects.filter(customer=absorbed).exists()
+    Customer.objects.filter(pk=absorbed.pk).update(merged_into=survivor)
+    customers_refresh([absorbed.pk, survivor.pk])
+    assert not CustomerSummary.objects.filter(customer=absorbed).exists()
+    assert not Interest.objects.filter(customer=absorbed).exists()
+    assert CustomerSummary.objects.filter(customer=survivor).exists()
+
+
+def test_a_live_touchpoint_refreshes_her_summary_after_commit(django_capture_on_commit_callbacks):
+    her = CustomerFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_record(customer=her, moment="store_visit", channel="store", store_code="PAR01")
+    assert summary_of(her).visit_count == 1
+    assert summary_of(her).last_visit_store == "PAR01"
+
+
+def test_the_refresh_runs_the_same_statements_for_one_customer_or_many():
+    def statements(customers):
+        with CaptureQueriesContext(connection) as ctx:
+            customers_refresh([c.pk for c in customers])
+        return len(ctx.captured_queries)
+
+    one = [CustomerFactory()]
+    many = CustomerFactory.create_batch(30)
+    for customer in one + many:
+        tp(customer, "purchased", at("2026-11-01"), **TRAIL)
+        tp(customer, "product_viewed", at("2026-11-02"), **TRAIL)
+    assert statements(one) == statements(many)
