@@ -69,7 +69,20 @@ def seed(*, customers: int, touchpoints: int, seed: int, out=None) -> dict[str, 
         from profiles import demo as profile_demo
     except ImportError:  # the channel generator is not installed in this build
         return stats
-    stats.update(profile_demo.seed(customers=customers, touchpoints=touchpoints, seed=seed, stores=STORES, out=out))
+    # Store staff (not admins or regionals) are the associates named on in-store touchpoints.
+    associates = {
+        code: [
+            username
+            for username, _, role, codes, _ in STAFF
+            if code in codes and role in (Role.ASSOCIATE, Role.MANAGER)
+        ]
+        for code, *_ in STORES
+    }
+    stats.update(
+        profile_demo.seed(
+            customers=customers, touchpoints=touchpoints, seed=seed, stores=STORES, associates=associates, out=out
+        )
+    )
     return stats
 
 
