@@ -1,0 +1,543 @@
+"""Identity resolution: who is who across channels, explainable and undoable.
+
+Matching is deterministic on normalized identifiers. A row whose identifiers belong to two customers merges
+them (the older one survives) and the Merge row says why and what moved, so an admin can undo it. Two guards
+keep bad data from gluing people together:
+
+- placeholder values ("noemail@...", "0000000000", "null"...) are dropped by ``normalize`` and link nobody;
+- ``IDENTITY_SHARED_VALUE_LIMIT``: one customer holds at most N values of each identifier kind (one
+  loyalty id, one email...). A row that would go past it (the store's own phone typed for a second person,
+  a family email used by two loyalty members) links nothing: the pair goes to the review list instead.
+
+Fuzzy look-alikes (similar names + same phone tail / postal code / birthday) are only *suggested*
+(``duplicate_suggestions_refresh``); nothing fuzzy is ever merged automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from profiles import derived
+from profiles.events import ChannelRow
+from profiles.models import Customer, ErasedIdentifier, MatchReview, Merge, ReviewKind, Source
+
+DEFAULT_LIMITS = {"customer_id": 1, "loyalty_id": 1, "email": 1, "phone": 1, "anonymous_id": 25}
+KEPT_APART = "kept_apart"
+MERGED_FIELDS = ("first_name", "last_name", "preferred_name", "birthday_month", "birthday_day", "postal_code")
+
+
+def shared_value_limits() -> dict[str, int]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "IDENTITY_SHARED_VALUE_LIMIT", {})}
+
+
+def identifier_digest(kind: str, namespace: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\x1f{namespace}\x1f{value}".encode()).hexdigest()
+
+
+# --- merges ---------------------------------------------------------------------------------------
+
+
+def _move(table: str, *, to: int, frm: int, ids: list[int] | None = None) -> list[int]:
+    # Table names are constants of this module, never user input.
+    with connection.cursor() as cursor:
+        if ids is None:
+            cursor.execute(f"UPDATE {table} SET customer_id = %s WHERE customer_id = %s RETURNING id", [to, frm])  # noqa: S608
+        else:
+            cursor.execute(
+                f"UPDATE {table} SET customer_id = %s WHERE customer_id = %s AND id = ANY(%s) RETURNING id",  # noqa: S608
+                [to, frm, ids],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@transaction.atomic
+def customer_merge(
+    *,
+    survivor: Customer,
+    absorbed: Customer,
+    reason: str,
+    identifier_kind: str,
+    identifier_value: str,
+    source: Source | None = None,
+    source_ref: str = "",
+) -> Merge:
+    """Move everything of ``absorbed`` onto ``survivor`` and record why, so ``merge_undo`` can put it back.
+
+    Identifiers, touchpoints and notes move (one UPDATE ... RETURNING each, however big she is); the
+    survivor's blank name, birthday and postal code are filled from the absorbed profile; each consent
+    purpose takes the most recently given answer.
+    """
+    if survivor.pk == absorbed.pk:
+        raise ValueError("a customer cannot be merged into herself")
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, absorbed.pk])}
+    survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
+    for customer in (survivor, absorbed):
+        if customer.merged_into_id or customer.erased_at:
+            raise ValueError(f"customer {customer.public_id} is merged or erased and cannot take part in a merge")
+
+    moved = {
+        "identifiers": _move("profiles_identifier", to=survivor.pk, frm=absorbed.pk),
+        "touchpoints": _move("profiles_touchpoint", to=survivor.pk, frm=absorbed.pk),
+        "notes": _move("profiles_note", to=survivor.pk, frm=absorbed.pk),
+    }
+    before: dict[str, object] = {}
+    for name in MERGED_FIELDS:
+        if getattr(survivor, name) in ("", None) and getattr(absorbed, name) not in ("", None):
+            before[name] = getattr(survivor, name)
+            setattr(survivor, name, getattr(absorbed, name))
+    for purpose in ("recognition", "email", "sms", "surveys"):
+        theirs = getattr(absorbed, f"consent_{purpose}_at")
+        ours = getattr(survivor, f"consent_{purpose}_at")
+        if theirs and (ours is None or theirs > ours):
+            for suffix in ("", "_source", "_at"):
+                name = f"consent_{purpose}{suffix}"
+                before[name] = getattr(survivor, name)
+                setattr(survivor, name, getattr(absorbed, name))
+    moved["survivor_before"] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in before.items()}
+    if before:
+        survivor.save(update_fields=[*before, "updated_at"])
+    absorbed.merged_into = survivor
+    absorbed.save(update_fields=["merged_into", "updated_at"])
+
+    merge = Merge.objects.create(
+        survivor=survivor,
+        absorbed=absorbed,
+        identifier_kind=identifier_kind,
+        identifier_value=identifier_value[:320],
+        reason=reason[:300],
+        source=source,
+        source_ref=source_ref[:300],
+        moved=moved,
+    )
+    low, high = sorted([survivor.pk, absorbed.pk])
+    MatchReview.objects.filter(customer_a_id=low, customer_b_id=high, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolution="merged"
+    )
+    ids = [survivor.pk, absorbed.pk]
+    transaction.on_commit(lambda: derived.customers_refresh(ids))
+    return merge
+
+
+@transaction.atomic
+def merge_undo(*, merge: Merge, by) -> None:
+    """Give the absorbed customer back her identifiers, touchpoints and notes, and keep the two apart.
+
+    Touchpoints that arrived after the merge stay with the survivor. The pair is remembered as "kept apart"
+    so the next import linking them sends it to the review list instead of merging again.
+    """
+    merge = Merge.objects.select_for_update().select_related("survivor", "absorbed").get(pk=merge.pk)
+    if merge.undone_at:
+        raise ValueError("this merge was already undone")
+    survivor, absorbed = merge.survivor, merge.absorbed
+    if survivor.merged_into_id:
+        raise ValueError("the surviving customer was merged again since: undo that merge first")
+    moved = merge.moved or {}
+    _move("profiles_identifier", to=absorbed.pk, frm=survivor.pk, ids=moved.get("identifiers", []))
+    _move("profiles_touchpoint", to=absorbed.pk, frm=survivor.pk, ids=moved.get("touchpoints", []))
+    _move("profiles_note", to=absorbed.pk, frm=survivor.pk, ids=moved.get("notes", []))
+    restored = moved.get("survivor_before") or {}
+    if restored:
+        for name, value in restored.items():
+            if name.endswith("_at") and value:
+                value = timezone.datetime.fromisoformat(value)
+            setattr(survivor, name, value)
+        survivor.save(update_fields=[*restored, "updated_at"])
+    absorbed.merged_into = None
+    absorbed.save(update_fields=["merged_into", "updated_at"])
+    merge.undone_at = timezone.now()
+    merge.undone_by = by if getattr(by, "is_authenticated", False) else None
+    merge.save(update_fields=["undone_at", "undone_by"])
+    low, high = sorted([survivor.pk, absorbed.pk])
+    MatchReview.objects.update_or_create(
+        kind=ReviewKind.SHARED_VALUE,
+        customer_a_id=low,
+        customer_b_id=high,
+        defaults={
+            "reason": f"merge on {merge.identifier_kind} undone: kept apart"[:300],
+            "resolved_at": timezone.now(),
+            "resolution": KEPT_APART,
+        },
+    )
+    ids = [survivor.pk, absorbed.pk]
+    transaction.on_commit(lambda: derived.customers_refresh(ids))
+
+
+@transaction.atomic
+def identifiers_tombstone(*, customer_ids: Iterable[int]) -> int:
+    """Keep hashed tombstones of these (erased) customers' identifiers: re-imports reject their rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT kind, namespace, value FROM profiles_identifier WHERE customer_id = ANY(%s)", [list(customer_ids)]
+        )
+        digests = [identifier_digest(*row) for row in cursor.fetchall()]
+    created = ErasedIdentifier.objects.bulk_create([ErasedIdentifier(digest=d) for d in digests], ignore_conflicts=True)
+    return len(created)
+
+
+# --- batch resolution -------------------------------------------------------------------------------
+
+
+@dataclass
+class Resolution:
+    """What resolving one batch decided: a customer per row, and the writes that made it so."""
+
+    customer_of: list[int | None]  # final customer id per row (None: rejected)
+    rejected: dict[int, str] = field(default_factory=dict)  # row index -> reason
+    new_customers: set[int] = field(default_factory=set)
+    changed_rows: set[int] = field(default_factory=set)  # rows that linked a new identifier or merged
+    merges: list[Merge] = field(default_factory=list)
+    reviews: int = 0
+
+
+class BatchResolver:
+    """Resolve a whole batch with a handful of set-based queries and an in-memory union-find.
+
+    Customers are ids (existing) or negative placeholders (new in this batch). The caller holds the
+    identity lock (one advisory lock per transaction) so two batches never create the same person twice.
+    """
+
+    def __init__(self, *, source: Source, source_ref: str):
+        self.source = source
+        self.source_ref = source_ref
+        self.limits = shared_value_limits()
+        self.parent: dict[int, int] = {}
+        self.counts: dict[int, dict[tuple[str, str], int]] = {}
+        self.owner: dict[tuple[str, str, str], int] = {}
+        self.assigned: dict[tuple[str, str, str], int] = {}
+        self.kept_apart: set[tuple[int, int]] = set()
+        self.pending_merges: list[tuple[int, int, tuple[str, str, str], int]] = []
+        self.reviews: list[tuple[int, int, str]] = []
+        self._next_placeholder = -1
+
+    # union-find ---------------------------------------------------------------------------------
+    def find(self, c: int) -> int:
+        parent = self.parent
+        root = c
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(c, c) != root:
+            parent[c], c = root, parent[c]
+        return root
+
+    def placeholder(self) -> int:
+        c = self._next_placeholder
+        self._next_placeholder -= 1
+        self.counts[c] = {}
+        return c
+
+    def fits(self, c: int, kind: str, namespace: str, extra: int = 1) -> bool:
+        return self.counts.get(c, {}).get((kind, namespace), 0) + extra <= self.limits.get(kind, 1)
+
+    def assign(self, key: tuple[str, str, str], c: int) -> None:
+        self.owner[key] = c
+        self.assigned[key] = c
+        bucket = self.counts.setdefault(c, {})
+        bucket[key[:2]] = bucket.get(key[:2], 0) + 1
+
+    def merge_blocker(self, a: int, b: int) -> str:
+        if a > 0 and b > 0 and (min(a, b), max(a, b)) in self.kept_apart:
+            return "an admin undid a merge of these two customers"
+        ours = self.counts.get(a, {})
+        for (kind, namespace), n in self.counts.get(b, {}).items():
+            if ours.get((kind, namespace), 0) + n > self.limits.get(kind, 1):
+                return f"together they would hold {ours.get((kind, namespace), 0) + n} {kind} values (limit {self.limits.get(kind, 1)})"
+        return ""
+
+    def union(self, a: int, b: int, key: tuple[str, str, str], line: int) -> int:
+        if a > 0 and b > 0:
+            survivor, absorbed = min(a, b), max(a, b)  # the older profile survives
+            self.pending_merges.append((survivor, absorbed, key, line))
+        elif b > 0:
+            survivor, absorbed = b, a
+        else:
+            survivor, absorbed = a, b
+        self.parent[absorbed] = survivor
+        bucket = self.counts.setdefault(survivor, {})
+        for k, n in self.counts.pop(absorbed, {}).items():
+            bucket[k] = bucket.get(k, 0) + n
+        return survivor
+
+    # the batch ---------------------------------------------------------------------------------
+    def resolve(self, rows: list[ChannelRow]) -> Resolution:
+        resolution = Resolution(customer_of=[None] * len(rows))
+        keys = {key for row in rows for key in row.keys}
+        erased_keys = self._load(rows, keys)
+
+        for index, row in enumerate(rows):
+            if erased_keys and any(key in erased_keys for key in row.keys):
+                resolution.rejected[index] = "erased customer"
+                continue
+            resolution.customer_of[index] = self._resolve_row(index, row, resolution)
+        return resolution
+
+    def _resolve_row(self, index: int, row: ChannelRow, resolution: Resolution) -> int:
+        keys = row.keys
+        top = keys[0]
+        found = self.owner.get(top)
+        if found is None:
+            anchor = self.placeholder()
+            self.assign(top, anchor)
+        else:
+            anchor = self.find(found)
+        overflow = None
+        for key in keys[1:]:
+            found = self.owner.get(key)
+            if found is None:
+                if self.fits(anchor, key[0], key[1]):
+                    self.assign(key, anchor)
+                    if anchor > 0:
+                        resolution.changed_rows.add(index)
+                else:
+                    if overflow is None:
+                        overflow = self.placeholder()
+                    self.assign(key, overflow)
+                    self.reviews.append(
+                        (anchor, overflow, f"{key[0]} {key[2]} on line {row.line} would go past the {key[0]} limit")
+                    )
+                continue
+            other = self.find(found)
+            if other == anchor:
+                continue
+            blocker = self.merge_blocker(anchor, other)
+            if blocker:
+                self.reviews.append((anchor, other, f"{key[0]} {key[2]} on line {row.line} links them, but {blocker}"))
+                continue
+            if anchor > 0 or other > 0:
+                resolution.changed_rows.add(index)
+            anchor = self.union(anchor, other, key, row.line)
+        return anchor
+
+    def _load(self, rows: list[ChannelRow], keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Who owns these identifiers today; returns the keys that belong to erased people."""
+        erased: set[tuple[str, str, str]] = set()
+        if not keys:
+            return erased
+        kinds, namespaces, values = [], [], []
+        for kind, namespace, value in keys:
+            kinds.append(kind)
+            namespaces.append(namespace)
+            values.append(value)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT i.kind, i.namespace, i.value, i.customer_id, c.merged_into_id, c.erased_at IS NOT NULL
+                FROM profiles_identifier i
+                JOIN profiles_customer c ON c.id = i.customer_id
+                WHERE (i.kind, i.namespace, i.value) IN (
+                    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[])
+                )
+                """,
+                [kinds, namespaces, values],
+            )
+            merged: dict[tuple, int] = {}
+            for kind, namespace, value, customer_id, merged_into, is_erased in cursor.fetchall():
+                key = (kind, namespace, value)
+                if is_erased:
+                    erased.add(key)
+                elif merged_into:
+                    merged[key] = merged_into  # normally moved by the merge; follow it anyway
+                else:
+                    self.owner[key] = customer_id
+            if merged:
+                self._follow_merges(cursor, merged, erased)
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM profiles_erasedidentifier)")
+            if cursor.fetchone()[0]:
+                digests = {identifier_digest(*key): key for key in keys}
+                cursor.execute("SELECT digest FROM profiles_erasedidentifier WHERE digest = ANY(%s)", [list(digests)])
+                erased.update(digests[d] for (d,) in cursor.fetchall())
+
+            # Customers that may gain an identifier or merge in this batch: load their counts per kind.
+            needed = self._customers_needing_counts(rows)
+            if needed:
+                cursor.execute(
+                    """
+                    SELECT customer_id, kind, namespace, count(*) FROM profiles_identifier
+                    WHERE customer_id = ANY(%s) GROUP BY 1, 2, 3
+                    """,
+                    [list(needed)],
+                )
+                for customer_id, kind, namespace, n in cursor.fetchall():
+                    self.counts.setdefault(customer_id, {})[(kind, namespace)] = n
+                cursor.execute(
+                    """
+                    SELECT customer_a_id, customer_b_id FROM profiles_matchreview
+                    WHERE resolution = %s AND (customer_a_id = ANY(%s) OR customer_b_id = ANY(%s))
+                    """,
+                    [KEPT_APART, list(needed), list(needed)],
+                )
+                self.kept_apart = {tuple(pair) for pair in cursor.fetchall()}
+        return erased
+
+    def _follow_merges(self, cursor, merged: dict, erased: set) -> None:
+        pending = dict(merged)
+        for _ in range(10):
+            if not pending:
+                return
+            cursor.execute(
+                "SELECT id, merged_into_id, erased_at IS NOT NULL FROM profiles_customer WHERE id = ANY(%s)",
+                [list(set(pending.values()))],
+            )
+            state = {cid: (into, is_erased) for cid, into, is_erased in cursor.fetchall()}
+            nxt = {}
+            for key, cid in pending.items():
+                into, is_erased = state.get(cid, (None, True))
+                if is_erased:
+                    erased.add(key)
+                elif into:
+                    nxt[key] = into
+                else:
+                    self.owner[key] = cid
+            pending = nxt
+
+    def _customers_needing_counts(self, rows: list[ChannelRow]) -> set[int]:
+        owner = self.owner
+        needed: set[int] = set()
+        for row in rows:
+            owners = set()
+            new = False
+            for key in row.keys:
+                c = owner.get(key)
+                if c is None:
+                    new = True
+                else:
+                    owners.add(c)
+            if new or len(owners) > 1:
+                needed.update(owners)
+        return needed
+
+    # writes ------------------------------------------------------------------------------------
+    def apply(self, rows: list[ChannelRow], resolution: Resolution) -> None:
+        """Create the new customers and identifiers, run the merges, file the reviews."""
+        source = self.source
+        roots = sorted({p for p in self.counts if p < 0 and self.find(p) == p})
+        real: dict[int, int] = {}
+        if roots:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('profiles_customer', 'id')) FROM generate_series(1, %s)",
+                    [len(roots)],
+                )
+                real = dict(zip(roots, (r[0] for r in cursor.fetchall()), strict=True))
+        resolution.new_customers = set(real.values())
+
+        def final(c: int) -> int:
+            root = self.find(c)
+            return real[root] if root < 0 else root
+
+        resolution.customer_of = [final(c) if c is not None else None for c in resolution.customer_of]
+        if real:
+            self._create_customers(rows, resolution, set(real.values()))
+
+        for survivor, absorbed, key, line in self.pending_merges:
+            s, a = Customer.objects.get(pk=survivor), Customer.objects.get(pk=absorbed)
+            if a.merged_into_id == s.pk:
+                continue
+            resolution.merges.append(
+                customer_merge(
+                    survivor=s,
+                    absorbed=a,
+                    reason=f"{key[0]} {key[2]} is on both profiles (line {line})",
+                    identifier_kind=key[0],
+                    identifier_value=key[2],
+                    source=source,
+                    source_ref=f"{self.source_ref}:{line}",
+                )
+            )
+
+        if self.assigned:
+            now = timezone.now()
+            columns = ([], [], [], [])
+            for (kind, namespace, value), c in self.assigned.items():
+                columns[0].append(final(c))
+                columns[1].append(kind)
+                columns[2].append(namespace)
+                columns[3].append(value)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """
+                    INSERT INTO profiles_identifier (customer_id, kind, namespace, value, source_id, created_at)
+                    SELECT c, k, n, v, %s, %s FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[])
+                        AS t(c, k, n, v)
+                    ON CONFLICT (kind, namespace, value) DO NOTHING
+                    """,
+                    [source.pk, now, *columns],
+                )
+
+        reviews = {}
+        for a, b, reason in self.reviews:
+            a, b = final(a), final(b)
+            if a != b:
+                reviews.setdefault((min(a, b), max(a, b)), reason)
+        if reviews:
+            created = MatchReview.objects.bulk_create(
+                [
+                    MatchReview(kind=ReviewKind.SHARED_VALUE, customer_a_id=a, customer_b_id=b, reason=r[:300], score=1)
+                    for (a, b), r in reviews.items()
+                ],
+                ignore_conflicts=True,
+            )
+            resolution.reviews = len(created)
+
+    def _create_customers(self, rows: list[ChannelRow], resolution: Resolution, new_ids: set[int]) -> None:
+        profile: dict[int, dict] = {}
+        for index, row in enumerate(rows):
+            c = resolution.customer_of[index]
+            if c not in new_ids:
+                continue
+            data = profile.setdefault(c, {"store": row.store_code})
+            data.update(row.traits)
+            for purpose, granted in row.consents.items():
+                data[purpose] = (granted, row.occurred_at)
+        now = timezone.now()
+        source_name = self.source.name[:100]
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                """
+                COPY profiles_customer (
+                    id, public_id, first_name, last_name, preferred_name, pronunciation, birthday_month,
+                    birthday_day, postal_code, home_store_code, tier, lifecycle,
+                    consent_recognition, consent_recognition_source, consent_recognition_at,
+                    consent_email, consent_email_source, consent_email_at,
+                    consent_sms, consent_sms_source, consent_sms_at,
+                    consent_surveys, consent_surveys_source, consent_surveys_at,
+                    created_at, updated_at
+                ) FROM STDIN
+                """
+            ) as copy,
+        ):
+            for c in sorted(new_ids):
+                data = profile.get(c, {})
+                consent = []
+                for purpose in ("recognition", "email", "sms", "surveys"):
+                    granted, at = data.get(purpose, (None, None))
+                    if granted is None:
+                        consent += [False, "", None]
+                    else:
+                        consent += [granted, source_name, at or now]
+                copy.write_row(
+                    (
+                        c,
+                        uuid.uuid4(),
+                        data.get("first_name", ""),
+                        data.get("last_name", ""),
+                        "",
+                        "",
+                        data.get("birthday_month"),
+                        data.get("birthday_day"),
+                        data.get("postal_code", ""),
+                        data.get("store", ""),
+                        "",
+                        "prospect",
+                        *consent,
+                        now,
+                        now,
+                    )
+                )

@@ -1,0 +1,209 @@
+"""Import jobs: one channel file from queued to done, in committed batches that survive a crash.
+
+``import_job_run`` claims the job (a session advisory lock, so a job whose process died is free to resume,
+plus a conditional UPDATE of its status), reads the file in batches of ``IMPORT_BATCH_SIZE`` rows and
+commits each batch together with the job's counters and resume point (``lines_done``). A crash leaves only
+whole batches; running the job again skips the committed lines and finishes it, with no duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from profiles import derived
+from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
+from profiles.events import RowReader, RowRejected
+from profiles.models import ImportJob, ImportStatus, RejectedRow, Source
+from profiles.pipeline import batch_write
+
+log = logging.getLogger(__name__)
+
+JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
+RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
+
+
+class JobBusy(RuntimeError):
+    """Another live process is running this import."""
+
+
+def batch_size() -> int:
+    return getattr(settings, "IMPORT_BATCH_SIZE", 20000)
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    source: Source,
+    path: str | Path,
+    filename: str = "",
+    origin: str = "cli",
+    fmt: str = "auto",
+    created_by=None,
+) -> ImportJob:
+    """A queued job for a file already on disk (uploads are saved first; the inbox files stay in place)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return ImportJob.objects.create(
+        source=source,
+        filename=(filename or path.name)[:255],
+        path=str(path.resolve())[:1000],
+        format=fmt,
+        origin=origin,
+        size_bytes=size,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+
+
+def import_file(
+    *,
+    source: Source,
+    path: str | Path,
+    fmt: str = "auto",
+    origin: str = "cli",
+    created_by=None,
+    progress: Callable[[ImportJob], None] | None = None,
+) -> ImportJob:
+    """Import one file now: resume an unfinished job of the same file, or skip it if it is already in."""
+    path = Path(path)
+    try:
+        facts = inspect(path, fmt)
+    except FileProblem as exc:
+        job = import_job_create(source=source, path=path, origin=origin, fmt=fmt, created_by=created_by)
+        _finish(job, ImportStatus.FAILED, error=str(exc))
+        return job
+    unfinished = (
+        ImportJob.objects.filter(source=source, checksum=facts.checksum, status__in=RESUMABLE)
+        .order_by("-lines_done", "created_at")
+        .first()
+    )
+    if unfinished is not None:
+        ImportJob.objects.filter(pk=unfinished.pk).update(path=str(path.resolve())[:1000], format=fmt)
+        job = unfinished
+    else:
+        job = import_job_create(source=source, path=path, origin=origin, fmt=fmt, created_by=created_by)
+    return import_job_run(job_id=job.pk, progress=progress)
+
+
+def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None = None) -> ImportJob:
+    """Run (or resume) one job. Returns the job as it ends; raises JobBusy if another process has it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+        if not cursor.fetchone()[0]:
+            raise JobBusy(f"import job {job_id} is being run by another process")
+    try:
+        claimed = ImportJob.objects.filter(pk=job_id, status__in=RESUMABLE).update(
+            status=ImportStatus.RUNNING, started_at=timezone.now(), error=""
+        )
+        job = ImportJob.objects.select_related("source").get(pk=job_id)
+        if not claimed:
+            return job  # done or skipped already: a redelivered task acts once
+        try:
+            _run(job, progress)
+        except FileProblem as exc:
+            _finish(job, ImportStatus.FAILED, error=str(exc))
+        except Exception as exc:
+            _finish(job, ImportStatus.FAILED, error=f"interrupted after line {job.lines_done}: {exc}"[:2000])
+            raise
+        job.refresh_from_db()
+        return job
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+
+
+def _finish(job: ImportJob, status: str, *, error: str = "", **counts) -> None:
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    for name, value in counts.items():
+        setattr(job, name, value)
+    job.save(update_fields=["status", "error", "finished_at", *counts])
+
+
+def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
+    facts = inspect(job.path, job.format)
+    ImportJob.objects.filter(pk=job.pk).update(checksum=facts.checksum, size_bytes=facts.size)
+    job.checksum, job.size_bytes = facts.checksum, facts.size
+    done = (
+        ImportJob.objects.filter(source=job.source, checksum=facts.checksum, status=ImportStatus.DONE)
+        .exclude(pk=job.pk)
+        .first()
+    )
+    if done is not None:
+        # The same file again: nothing is read; every row of it is already in, so all count as duplicates.
+        _finish(job, ImportStatus.SKIPPED, rows=done.rows, duplicates=done.rows, bytes_done=facts.size)
+        return
+
+    source = job.source
+    reader = RowReader(source_name=source.name, default_channel=source.kind)
+    size = batch_size()
+    with ChannelFile(job.path, facts) as channel_file:
+        parse = reader.csv_parser(channel_file.header) if facts.format == "csv" else reader.segment
+        rows, records, rejects = [], [], []
+        last_line = job.lines_done
+        seen = job.rows
+        for record in channel_file.records(after_line=job.lines_done):
+            seen += 1
+            if record.problem:
+                rejects.append((record.line, record.problem, raw_text(record)))
+            else:
+                try:
+                    rows.append(parse(record.payload, record.line))
+                    records.append(record)
+                except RowRejected as exc:
+                    rejects.append((record.line, str(exc), raw_text(record)))
+            last_line = record.end_line
+            if len(rows) + len(rejects) >= size:
+                _commit_batch(job, rows, records, rejects, last_line, channel_file.position())
+                rows, records, rejects = [], [], []
+                if progress:
+                    progress(job)
+        if seen == 0:
+            raise FileProblem("the file has no data rows")
+        _commit_batch(job, rows, records, rejects, last_line, facts.size)
+    try:
+        with transaction.atomic():
+            _finish(job, ImportStatus.DONE)
+    except IntegrityError:
+        # Another job finished the very same file meanwhile (the checksum is unique among done jobs).
+        _finish(job, ImportStatus.SKIPPED, error="the same file was imported by another job meanwhile")
+    if progress:
+        progress(job)
+
+
+def _commit_batch(job: ImportJob, rows, records, rejects, last_line: int, position: int) -> None:
+    with transaction.atomic():
+        result = batch_write(source=job.source, rows=rows, source_ref=job.filename)
+        for index, reason in result.rejected:
+            rejects.append((rows[index].line, reason, raw_text(records[index])))
+        if rejects:
+            RejectedRow.objects.bulk_create(
+                [RejectedRow(job=job, line=line, reason=reason[:300], raw=raw) for line, reason, raw in rejects],
+                ignore_conflicts=True,
+            )
+        counted = len(rows) + len(rejects) - len(result.rejected)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows=F("rows") + counted,
+            imported=F("imported") + result.imported,
+            updated=F("updated") + result.updated,
+            duplicates=F("duplicates") + result.duplicates,
+            rejected=F("rejected") + len(rejects),
+            lines_done=last_line,
+            bytes_done=max(position, 0),
+        )
+        if rows:
+            Source.objects.filter(pk=job.source_id).update(last_event_at=timezone.now())
+        customers = list(result.customers)
+        if customers:
+            transaction.on_commit(lambda: derived.customers_refresh(customers))
+    job.refresh_from_db(
+        fields=["rows", "imported", "updated", "duplicates", "rejected", "lines_done", "bytes_done", "status"]
+    )

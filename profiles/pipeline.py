@@ -1,0 +1,220 @@
+"""The one batch pipeline every channel goes through: files (CSV, JSONL) and HTTP events alike.
+
+Per batch, in one transaction: resolve identities for the whole batch (a few set-based queries), create
+the new customers and identifiers, apply traits and consent to the known ones, COPY the touchpoints into
+a temporary staging table and move them with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``: the
+(source, external_id) key makes every re-import a no-op and its row count tells imported from duplicates.
+
+Counting (README "Imports"): a row with an event is *imported* when its touchpoint is new, a *duplicate*
+when that event id was already there. A profile-only row (identify, alias, page, or a CSV row without an
+``event``) is *imported* when it created the customer, *updated* when it changed a known customer (a new
+identifier, a merge, a new name or consent), and a *duplicate* when it told us nothing new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from profiles.events import ChannelRow
+from profiles.identity import BatchResolver
+from profiles.models import Source
+
+IDENTITY_LOCK = 0x1D3A7  # pg_advisory_xact_lock key: one batch resolves identities at a time
+
+STAGE_COLUMNS = (
+    "external_id, customer_id, occurred_at, channel, moment, event, store_code, associate_code, order_id, "
+    "product_sku, product_name, category, brand, size, color, quantity, price, revenue, currency, properties"
+)
+
+
+@dataclass
+class BatchResult:
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (row index, reason)
+    customers: set[int] = field(default_factory=set)
+    merges: int = 0
+    reviews: int = 0
+
+
+def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> BatchResult:
+    """Write one batch of checked rows. Call inside a transaction (the caller commits counts with it)."""
+    assert connection.in_atomic_block, "batch_write must run inside transaction.atomic()"
+    result = BatchResult()
+    if not rows:
+        return result
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
+
+    resolver = BatchResolver(source=source, source_ref=source_ref)
+    resolution = resolver.resolve(rows)
+    resolver.apply(rows, resolution)
+    result.rejected = sorted(resolution.rejected.items())
+    result.merges = len(resolution.merges)
+    result.reviews = resolution.reviews
+    customer_of = resolution.customer_of
+
+    changed_customers = _traits_apply(source, rows, customer_of, resolution.new_customers)
+
+    events = [i for i, row in enumerate(rows) if row.moment and customer_of[i] is not None]
+    if events:
+        inserted = _touchpoints_insert(source, rows, customer_of, events)
+        result.imported += inserted
+        result.duplicates += len(events) - inserted
+    for index, row in enumerate(rows):
+        if row.moment or customer_of[index] is None:
+            continue
+        customer = customer_of[index]
+        if customer in resolution.new_customers:
+            result.imported += 1
+        elif index in resolution.changed_rows or customer in changed_customers:
+            result.updated += 1
+        else:
+            result.duplicates += 1
+
+    result.customers = {c for c in customer_of if c is not None}
+    for merge in resolution.merges:
+        result.customers.update((merge.survivor_id, merge.absorbed_id))
+    return result
+
+
+def _traits_apply(source: Source, rows: list[ChannelRow], customer_of: list, new_customers: set[int]) -> set[int]:
+    """Names, birthday, postal code and consent from the rows onto known customers; returns who changed.
+
+    Non-blank values overwrite (the latest row of the batch wins); a consent answer applies only if it is
+    at least as recent as the one on file, so replaying an old file never undoes a newer choice.
+    """
+    latest: dict[int, dict] = {}
+    for index, row in enumerate(rows):
+        customer = customer_of[index]
+        if customer is None or customer in new_customers or not (row.traits or row.consents):
+            continue
+        data = latest.setdefault(customer, {})
+        data.update(row.traits)
+        for purpose, granted in row.consents.items():
+            data[purpose] = (granted, row.occurred_at)
+    if not latest:
+        return set()
+    columns: dict[str, list] = {
+        name: []
+        for name in (
+            "id",
+            "first_name",
+            "last_name",
+            "postal_code",
+            "birthday_month",
+            "birthday_day",
+            *(f"c_{p}" for p in ("recognition", "email", "sms", "surveys")),
+            *(f"c_{p}_at" for p in ("recognition", "email", "sms", "surveys")),
+        )
+    }
+    for customer, data in latest.items():
+        columns["id"].append(customer)
+        for name in ("first_name", "last_name", "postal_code", "birthday_month", "birthday_day"):
+            columns[name].append(data.get(name))
+        for purpose in ("recognition", "email", "sms", "surveys"):
+            granted, at = data.get(purpose, (None, None))
+            columns[f"c_{purpose}"].append(granted)
+            columns[f"c_{purpose}_at"].append(at)
+
+    consent_sets, consent_changed = [], []
+    for p in ("recognition", "email", "sms", "surveys"):
+        applies = f"(t.c_{p} IS NOT NULL AND t.c_{p} IS DISTINCT FROM c.consent_{p} AND (c.consent_{p}_at IS NULL OR t.c_{p}_at IS NULL OR t.c_{p}_at >= c.consent_{p}_at))"
+        consent_changed.append(applies)
+        consent_sets.append(
+            f"consent_{p} = CASE WHEN {applies} THEN t.c_{p} ELSE c.consent_{p} END, "
+            f"consent_{p}_source = CASE WHEN {applies} THEN %(source)s ELSE c.consent_{p}_source END, "
+            f"consent_{p}_at = CASE WHEN {applies} THEN coalesce(t.c_{p}_at, now()) ELSE c.consent_{p}_at END"
+        )
+    text_changed = [
+        f"(t.{name} IS NOT NULL AND t.{name} <> '' AND t.{name} IS DISTINCT FROM c.{name})"
+        for name in ("first_name", "last_name", "postal_code")
+    ] + [
+        f"(t.{name} IS NOT NULL AND t.{name} IS DISTINCT FROM c.{name})" for name in ("birthday_month", "birthday_day")
+    ]
+    sql = f"""
+        UPDATE profiles_customer c SET
+            first_name = coalesce(nullif(t.first_name, ''), c.first_name),
+            last_name = coalesce(nullif(t.last_name, ''), c.last_name),
+            postal_code = coalesce(nullif(t.postal_code, ''), c.postal_code),
+            birthday_month = coalesce(t.birthday_month, c.birthday_month),
+            birthday_day = coalesce(t.birthday_day, c.birthday_day),
+            {", ".join(consent_sets)},
+            updated_at = now()
+        FROM unnest(
+            %(id)s::bigint[], %(first_name)s::varchar[], %(last_name)s::varchar[], %(postal_code)s::varchar[],
+            %(birthday_month)s::int[], %(birthday_day)s::int[],
+            %(c_recognition)s::bool[], %(c_email)s::bool[], %(c_sms)s::bool[], %(c_surveys)s::bool[],
+            %(c_recognition_at)s::timestamptz[], %(c_email_at)s::timestamptz[], %(c_sms_at)s::timestamptz[],
+            %(c_surveys_at)s::timestamptz[]
+        ) AS t(id, first_name, last_name, postal_code, birthday_month, birthday_day,
+               c_recognition, c_email, c_sms, c_surveys, c_recognition_at, c_email_at, c_sms_at, c_surveys_at)
+        WHERE c.id = t.id AND ({" OR ".join(text_changed + consent_changed)})
+        RETURNING c.id
+    """  # noqa: S608 - only constant column names are interpolated
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**columns, "source": source.name[:100]})
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _touchpoints_insert(source: Source, rows: list[ChannelRow], customer_of: list, events: list[int]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS import_stage (
+                external_id varchar(200), customer_id bigint, occurred_at timestamptz, channel varchar(20),
+                moment varchar(30), event varchar(100), store_code varchar(20), associate_code varchar(100),
+                order_id varchar(100), product_sku varchar(100), product_name varchar(200), category varchar(100),
+                brand varchar(100), size varchar(30), color varchar(50), quantity integer, price numeric(12, 2),
+                revenue numeric(12, 2), currency varchar(3), properties jsonb
+            ) ON COMMIT DELETE ROWS
+            """
+        )
+        with cursor.copy(f"COPY import_stage ({STAGE_COLUMNS}) FROM STDIN") as copy:
+            write = copy.write_row
+            for i in events:
+                r = rows[i]
+                write(
+                    (
+                        r.external_id,
+                        customer_of[i],
+                        r.occurred_at,
+                        r.channel,
+                        r.moment,
+                        r.event,
+                        r.store_code,
+                        r.associate,
+                        r.order_id,
+                        r.product_sku,
+                        r.product_name,
+                        r.category,
+                        r.brand,
+                        r.size,
+                        r.color,
+                        r.quantity,
+                        r.price,
+                        r.revenue,
+                        r.currency,
+                        r.properties,
+                    )
+                )
+        cursor.execute(
+            f"""
+            INSERT INTO profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS})
+            SELECT %s, now(), {STAGE_COLUMNS} FROM import_stage
+            ON CONFLICT (source_id, external_id) DO NOTHING
+            """,  # noqa: S608 - constant column list
+            [source.pk],
+        )
+        inserted = cursor.rowcount
+        cursor.execute("TRUNCATE import_stage")
+        return inserted
+
+
+def rows_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> BatchResult:
+    """``batch_write`` in its own transaction, for callers without job bookkeeping (tests, live events)."""
+    with transaction.atomic():
+        return batch_write(source=source, rows=rows, source_ref=source_ref)

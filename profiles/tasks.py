@@ -1,0 +1,21 @@
+"""Import tasks. Thin: they take ids, claim before acting, and call the import services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from profiles.imports import JobBusy, import_job_run
+
+
+@shared_task(
+    queue="imports",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(JobBusy,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def import_job_run_task(job_id: int) -> None:
+    """Run or resume one import job; a redelivered message finds it done and does nothing."""
+    import_job_run(job_id=job_id)
