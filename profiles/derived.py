@@ -272,8 +272,9 @@ _INTEREST_ROWS = """
 WITH weights(moment, weight) AS (SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[])),
 weighted AS (
   SELECT t.customer_id, k.kind, k.key, k.label, t.moment, t.channel, t.occurred_at, t.size,
-         w.weight * power(0.5, greatest(extract(epoch FROM (%(now)s - t.occurred_at)), 0) / 86400.0
-                               / %(half_life)s) AS score
+         -- date_part, not extract: extract() returns numeric, and numeric power() is ~20x slower.
+         w.weight * power(0.5::float8, greatest(date_part('epoch', %(now)s - t.occurred_at), 0) / 86400.0
+                                       / %(half_life)s) AS score
   FROM refresh_tp t
   JOIN weights w ON w.moment = t.moment
   CROSS JOIN LATERAL (VALUES
