@@ -1,0 +1,293 @@
+"""Import benchmark: the same generated channel CSV imported three ways in one run, plus a re-import.
+
+    .venv/bin/pip install -c constraints.txt -e '.[bench]'
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python -m bench.import_bench --rows 1000000 --customers 200000 --slice 50000 --seed 7
+
+Legs (each against a throwaway database ``bench_import_<pid>`` created on the DATABASE_URL server,
+migrated, and dropped at the end unless ``--keep-db``):
+
+(b) ``copy``: raw PostgreSQL ``COPY ... FROM STDIN (FORMAT csv)`` of the file into one ordinary (logged)
+    table with typed columns (timestamptz, numeric(12,2), integer, boolean, jsonb, text) and no index or
+    constraint: the physical limit of getting these bytes into PostgreSQL.
+(a) ``ours``: ``manage.py import_channel_data FILE --source bench``, the real command, end to end
+    (parse, normalize, resolve identities, upsert touchpoints, refresh summaries), in a child process.
+(d) ``reimport``: the same command on the same file again; must be faster than (a).
+(c) ``iexport``: django-import-export 4 in bulk mode (``use_bulk``, ``batch_size=1000``, ``skip_diff``)
+    into equivalent models (``bench/iexport``) on the first ``--slice`` rows, because it is slow: customers
+    keyed by email-or-phone first, then touchpoints with a ``ForeignKeyWidget``.
+
+Prints rows/s for each leg, each leg's ratio to (b), and (a)/(c). ``--rows 20000`` is a smoke run that
+finishes in well under a minute. Timings are measured inside the child process around the import call
+only (Django start-up excluded). The generated file is cached under ``bench/out/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SOURCE = "bench"
+
+COPY_TABLE = """
+CREATE TABLE bench_copy (
+    event_id text, occurred_at timestamptz, event text, channel text, customer_id text, email text, phone text,
+    loyalty_id text, anonymous_id text, first_name text, last_name text, store_code text, associate text,
+    order_id text, product_sku text, product_name text, category text, brand text, size text, color text,
+    quantity integer, price numeric(12, 2), revenue numeric(12, 2), currency text, consent_recognition boolean,
+    consent_email boolean, consent_sms boolean, consent_surveys boolean, properties jsonb
+)
+"""
+
+
+# ------------------------------------------------------------------------------------------ orchestration
+
+
+def database_url(base: str, name: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def run_child(leg: str, path: Path, url: str, *extra: str) -> dict:
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="0")
+    env.setdefault("SECRET_KEY", "bench-" + "x" * 60)
+    command = [sys.executable, "-m", "bench.import_bench", "--leg", leg, "--file", str(path), *extra]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"leg {leg} failed (exit {done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def generate(path: Path, *, rows: int, customers: int, seed: int) -> float:
+    from profiles.demo import write_channel_csv
+
+    started = time.perf_counter()
+    write_channel_csv(path, rows=rows, customers=customers, seed=seed)
+    return time.perf_counter() - started
+
+
+def write_slice(source: Path, target: Path, rows: int) -> int:
+    with source.open(encoding="utf-8") as reader, target.open("w", encoding="utf-8") as writer:
+        writer.write(reader.readline())
+        count = 0
+        for line in reader:
+            if count == rows:
+                break
+            writer.write(line)
+            count += 1
+    return count
+
+
+def copy_leg(url: str, path: Path) -> dict:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(COPY_TABLE)
+        connection.commit()
+        started = time.perf_counter()
+        cursor = connection.cursor()
+        with cursor.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true)") as copy, path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                copy.write(chunk)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        rows = connection.execute("SELECT count(*) FROM bench_copy").fetchone()[0]
+    return {"rows": rows, "seconds": seconds}
+
+
+def orchestrate(args) -> None:
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server the benchmark may create databases on.")
+    customers = args.customers or max(1, args.rows // 5)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = args.file or OUT / f"channel_{args.rows}_{customers}_{args.seed}.csv"
+    if not path.exists():
+        seconds = generate(path, rows=args.rows, customers=customers, seed=args.seed)
+        print(f"generated {path.name}: {args.rows:,} rows for {customers:,} customers in {seconds:.1f}s "
+              f"({args.rows / seconds:,.0f} rows/s)", flush=True)  # fmt: skip
+    slice_rows = min(args.slice, args.rows)
+    slice_path = OUT / f"{path.stem}_slice{slice_rows}.csv"
+    write_slice(path, slice_path, slice_rows)
+
+    name = f"bench_import_{os.getpid()}"
+    url = database_url(base, name)
+    admin = psycopg.connect(base, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    results: dict[str, dict] = {}
+    try:
+        env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="0")
+        env.setdefault("SECRET_KEY", "bench-" + "x" * 60)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--run-syncdb", "--skip-checks", "--no-input", "-v", "0"],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
+        with psycopg.connect(url) as connection:
+            server = connection.execute("SHOW server_version").fetchone()[0]
+        legs = args.legs.split(",")
+        if "copy" in legs:
+            print("(b) COPY into an unindexed typed table ...", flush=True)
+            results["copy"] = copy_leg(url, path)
+        if "ours" in legs:
+            print("(a) import_channel_data into a fresh database ...", flush=True)
+            results["ours"] = run_child("ours", path, url)
+        if "reimport" in legs and "ours" in legs:
+            print("(d) import_channel_data again, same file ...", flush=True)
+            results["reimport"] = run_child("ours", path, url)
+        if "iexport" in legs:
+            print(f"(c) django-import-export, bulk mode, first {slice_rows:,} rows ...", flush=True)
+            results["iexport"] = run_child("iexport", slice_path, url)
+    finally:
+        if args.keep_db:
+            print(f"kept database {name}")
+        else:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    report(results, rows=args.rows, customers=customers, server=server, args=args)
+
+
+def report(results: dict[str, dict], *, rows: int, customers: int, server: str, args) -> None:
+    labels = {
+        "ours": "(a) import_channel_data, end to end",
+        "copy": "(b) COPY, unindexed typed table",
+        "iexport": "(c) django-import-export, bulk",
+        "reimport": "(d) re-import of the same file",
+    }
+    rate = {leg: r["rows"] / r["seconds"] for leg, r in results.items() if r["seconds"]}
+    print()
+    print(f"Import benchmark: {rows:,} rows, {customers:,} customers, seed {args.seed}; "
+          f"PostgreSQL {server}; {os.cpu_count()} CPUs; Python {platform.python_version()}")  # fmt: skip
+    print(f"{'leg':<40} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'vs (b)':>8} {'vs (c)':>8}")
+    for leg in ("ours", "copy", "iexport", "reimport"):
+        if leg not in results:
+            continue
+        r = results[leg]
+        versus_copy = f"{rate[leg] / rate['copy']:.1%}" if "copy" in rate else "-"
+        versus_iexport = f"{rate[leg] / rate['iexport']:.0f}x" if "iexport" in rate and leg != "copy" else "-"
+        print(f"{labels[leg]:<40} {r['rows']:>10,} {r['seconds']:>9.2f} {rate[leg]:>10,.0f} "
+              f"{versus_copy:>8} {versus_iexport:>8}")  # fmt: skip
+    for leg in ("ours", "reimport"):
+        if leg in results:
+            print(f"{leg}: {results[leg].get('summary', '')}  {results[leg].get('counts', '')}")
+            for line in results[leg].get("stages", []):
+                print(f"    {line}")
+    if "ours" in rate and "copy" in rate and "iexport" in rate:
+        verdict_copy = "met" if rate["ours"] >= 0.15 * rate["copy"] else "MISSED"
+        verdict_iexport = "met" if rate["ours"] >= 80 * rate["iexport"] else "MISSED"
+        print(f"targets: (a) >= 15% of (b): {verdict_copy}; (a) >= 80x (c): {verdict_iexport}")
+    if "ours" in results and "reimport" in results:
+        faster = results["reimport"]["seconds"] < results["ours"]["seconds"]
+        print(f"re-import faster than first import: {'yes' if faster else 'NO'}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    record = {"rows": rows, "customers": customers, "seed": args.seed, "server": server, "results": results}
+    (OUT / f"import_{stamp}.json").write_text(json.dumps(record, indent=2))
+
+
+# ------------------------------------------------------------------------------------------ child legs
+
+
+def child_ours(path: Path) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from profiles.models import Customer, Identifier, ImportJob, Merge, Source, Touchpoint
+
+    Source.objects.get_or_create(name=SOURCE, defaults={"kind": "web"})
+    output = io.StringIO()
+    started = time.perf_counter()
+    call_command("import_channel_data", str(path), "--source", SOURCE, "--verbosity", "2", stdout=output)
+    seconds = time.perf_counter() - started
+    lines = [line for line in output.getvalue().splitlines() if line.strip()]
+    job = ImportJob.objects.order_by("-created_at").first()
+    counts = {
+        "customers": Customer.objects.live().count(),
+        "identifiers": Identifier.objects.count(),
+        "touchpoints": Touchpoint.objects.count(),
+        "merges": Merge.objects.count(),
+    }
+    return {
+        "rows": job.rows if job and job.rows else counts["touchpoints"],
+        "seconds": seconds,
+        "summary": lines[-1] if lines else "",
+        "stages": lines[:-1][-20:],
+        "status": job.status if job else "",
+        "counts": counts,
+    }
+
+
+def child_iexport(path: Path) -> dict:
+    import django
+
+    django.setup()
+    import tablib
+
+    from bench.iexport.resources import CustomerResource, TouchpointResource
+
+    started = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    customers = tablib.Dataset(headers=["key", "email", "phone", "loyalty_id", "first_name", "last_name"])
+    seen: set[str] = set()
+    touchpoint_columns = [
+        "event_id", "key", "occurred_at", "channel", "event", "store_code", "associate", "order_id", "product_sku",
+        "product_name", "category", "brand", "size", "color", "quantity", "price", "revenue", "currency",
+    ]  # fmt: skip
+    touchpoints = tablib.Dataset(headers=touchpoint_columns)
+    for row in rows:
+        row["key"] = key = row["email"] or row["phone"] or row["loyalty_id"]
+        if key not in seen:
+            seen.add(key)
+            customers.append([key, row["email"], row["phone"], row["loyalty_id"], row["first_name"], row["last_name"]])
+        touchpoints.append([row[column] for column in touchpoint_columns])
+    first = CustomerResource().import_data(customers, raise_errors=True)
+    second = TouchpointResource().import_data(touchpoints, raise_errors=True)
+    seconds = time.perf_counter() - started
+    return {
+        "rows": len(rows),
+        "seconds": seconds,
+        "customers": first.totals.get("new", 0),
+        "touchpoints": second.totals.get("new", 0),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=0, help="default: rows / 5")
+    parser.add_argument("--slice", type=int, default=50_000, help="rows for the django-import-export leg")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--file", type=Path, help="use this channel CSV instead of generating one")
+    parser.add_argument("--legs", default="copy,ours,reimport,iexport")
+    parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
+    parser.add_argument("--leg", choices=["ours", "iexport"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.leg:
+        result = child_ours(args.file) if args.leg == "ours" else child_iexport(args.file)
+        print(json.dumps(result))
+        return
+    orchestrate(args)
+
+
+if __name__ == "__main__":
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
