@@ -1,0 +1,558 @@
+# SQL here is assembled only from constant fragments defined in this module; values are always parameters.
+# ruff: noqa: S608
+"""Keeping the dashboard rollups up to date: incremental refreshes (Celery) and full rebuilds (backfills).
+
+Everything here is set-based SQL: one statement per step, whatever the number of rows. Definitions of
+the metrics these tables feed: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from insights.models import Watermark
+from insights.personas import PERSONAS
+
+log = logging.getLogger(__name__)
+
+LOOKBACK_DAYS = 30  # linear multi-touch attribution window
+ASSIST_DAYS = 14  # associate-influenced: a purchase within this many days after an assisted visit
+VIP_TIERS = ("gold", "platinum")
+# Late comments (added after the score) are picked up if they come within this long of the answer.
+COMMENT_GRACE = dt.timedelta(days=2)
+# Re-read this much before the last time-based watermark: rows written by transactions that were still
+# running at the last refresh carry earlier timestamps. Buckets are recomputed whole, so overlap is free.
+TIME_OVERLAP = dt.timedelta(minutes=15)
+
+# The local calendar day of a timestamp column at the store it belongs to (UTC when online / unknown).
+_LOCAL_DAY = "(({col}) AT TIME ZONE COALESCE(s.timezone, 'UTC'))::date"
+_STORE_JOIN = "LEFT JOIN clienteling_store s ON s.code = {alias}.store_code"
+
+NON_TOUCH_MOMENTS = ("purchased", "returned")  # not credited by attribution: outcomes, not influences
+
+
+@dataclass
+class RefreshResult:
+    touchpoints: int = 0
+    customers: int = 0
+    purchases: int = 0
+
+    def __str__(self) -> str:
+        return f"touchpoints={self.touchpoints} customers={self.customers} purchases={self.purchases}"
+
+
+def _watermark(name: str) -> Watermark:
+    Watermark.objects.get_or_create(name=name)
+    return Watermark.objects.select_for_update().get(name=name)
+
+
+def _stable_id_range(wm: Watermark, table: str) -> tuple[int, int]:
+    """The id range (lo, hi] that is safe to fold in now.
+
+    Ids are allocated when a row is inserted, not when it commits: a slow import may still commit ids
+    below ones already visible. A high id becomes safe once every transaction of this database that was
+    running when it was first seen has ended (our own excepted). Transaction ids are compared in their
+    32-bit form, as pg_stat_activity shows them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(max(id), 0), pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296,"
+            " ARRAY(SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()) FROM " + table
+        )
+        max_id, xmax, running = cursor.fetchone()
+    lo = wm.last_id
+    earlier_finished = all(xid >= wm.pending_xmax for xid in running)
+    safe = wm.pending_id if wm.pending_id > lo and earlier_finished else lo
+    if not running:
+        # Nobody else is writing: everything visible now is final.
+        wm.pending_id, wm.pending_xmax = max_id, xmax
+        return lo, max_id
+    if max_id > safe:
+        wm.pending_id, wm.pending_xmax = max_id, xmax
+    return lo, safe
+
+
+# --- Touchpoints, purchases, attribution -------------------------------------------------------------
+
+
+@transaction.atomic
+def touchpoint_rollups_refresh(*, batch: int = 200_000) -> RefreshResult:
+    """Fold new touchpoints into the daily counts and recompute the purchase facts of the customers they
+    belong to (a late web visit changes the attribution of a purchase after it). Safe to run twice."""
+    wm = _watermark("touchpoints")
+    lo, hi = _stable_id_range(wm, "profiles_touchpoint")
+    hi = min(hi, lo + batch)
+    result = RefreshResult()
+    since = wm.last_at
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if hi > lo:
+            cursor.execute(
+                f"""
+                INSERT INTO insights_touchpointdaily (store_code, day, moment, channel, touchpoints)
+                SELECT t.store_code, {_LOCAL_DAY.format(col="t.occurred_at")}, t.moment, t.channel, count(*)
+                FROM profiles_touchpoint t {_STORE_JOIN.format(alias="t")}
+                WHERE t.id > %s AND t.id <= %s
+                GROUP BY 1, 2, 3, 4
+                ON CONFLICT (store_code, day, moment, channel)
+                DO UPDATE SET touchpoints = insights_touchpointdaily.touchpoints + EXCLUDED.touchpoints
+                """,
+                [lo, hi],
+            )
+            cursor.execute("SELECT count(*) FROM profiles_touchpoint WHERE id > %s AND id <= %s", [lo, hi])
+            result.touchpoints = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE IF EXISTS insights_affected")
+        cursor.execute(
+            "CREATE TEMP TABLE insights_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP",
+        )
+        cursor.execute(
+            "INSERT INTO insights_affected SELECT DISTINCT customer_id FROM profiles_touchpoint"
+            " WHERE id > %s AND id <= %s ON CONFLICT DO NOTHING",
+            [lo, hi],
+        )
+        if since is not None:
+            # Merges move touchpoints without new ids, erasure deletes them: both change purchase facts.
+            cursor.execute(
+                """
+                INSERT INTO insights_affected
+                SELECT survivor_id FROM profiles_merge WHERE created_at >= %(s)s OR undone_at >= %(s)s
+                UNION SELECT absorbed_id FROM profiles_merge WHERE created_at >= %(s)s OR undone_at >= %(s)s
+                UNION SELECT id FROM profiles_customer WHERE erased_at >= %(s)s
+                ON CONFLICT DO NOTHING
+                """,
+                {"s": since - TIME_OVERLAP},
+            )
+        result.customers, result.purchases = _purchases_recompute(cursor)
+    wm.last_id = max(wm.last_id, hi)
+    wm.last_at = now
+    wm.save()
+    return result
+
+
+def _purchases_recompute(cursor) -> tuple[int, int]:
+    """Recompute PurchaseFact / PurchaseCredit for the customers in ``insights_affected`` and move
+    their attribution in AttributionDaily from the old credits to the new ones."""
+    cursor.execute("SELECT count(*) FROM insights_affected")
+    customers = cursor.fetchone()[0]
+    if not customers:
+        return 0, 0
+    # 1. Take the old credits out of the daily attribution.
+    cursor.execute(
+        """
+        WITH old AS (
+            SELECT f.store_code, f.day, c.moment, c.channel,
+                   sum(c.revenue) AS revenue, sum(c.credit) AS credit, count(*) AS purchases
+            FROM insights_purchasecredit c JOIN insights_purchasefact f ON f.touchpoint_id = c.purchase_id
+            WHERE c.customer_id IN (SELECT customer_id FROM insights_affected)
+            GROUP BY 1, 2, 3, 4
+        )
+        UPDATE insights_attributiondaily a
+        SET revenue = a.revenue - old.revenue, credit = a.credit - old.credit, purchases = a.purchases - old.purchases
+        FROM old
+        WHERE a.store_code = old.store_code AND a.day = old.day AND a.moment = old.moment AND a.channel = old.channel
+        """
+    )
+    cursor.execute(
+        "DELETE FROM insights_purchasecredit WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
+    )
+    cursor.execute("DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)")
+    # 2. Her purchases: one per order (POS files write one line per item with the same order id).
+    cursor.execute(
+        f"""
+        WITH orders AS (
+            SELECT min(t.id) AS id, t.customer_id, min(t.occurred_at) AS occurred_at,
+                   min(t.store_code) AS store_code, min(t.channel) AS channel,
+                   sum(COALESCE(t.revenue, 0)) AS revenue
+            FROM profiles_touchpoint t
+            JOIN profiles_customer c ON c.id = t.customer_id AND c.erased_at IS NULL AND c.merged_into_id IS NULL
+            WHERE t.customer_id IN (SELECT customer_id FROM insights_affected) AND t.moment = 'purchased'
+            GROUP BY t.customer_id, CASE WHEN t.order_id <> '' THEN t.order_id ELSE t.id::text END
+        ), seq AS (
+            SELECT o.*, row_number() OVER w AS ordinal,
+                   floor(extract(epoch FROM lead(o.occurred_at) OVER w - o.occurred_at) / 86400)::int AS next_gap
+            FROM orders o
+            WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.occurred_at, o.id)
+        )
+        INSERT INTO insights_purchasefact (touchpoint_id, customer_id, store_code, day, occurred_at, channel, revenue,
+                                           ordinal, next_gap_days, touches, assisted_store_code, assisted_associate_code)
+        SELECT seq.id, seq.customer_id, seq.store_code, {_LOCAL_DAY.format(col="seq.occurred_at")},
+               seq.occurred_at, seq.channel, seq.revenue, seq.ordinal, seq.next_gap,
+               (SELECT count(*) FROM profiles_touchpoint b
+                 WHERE b.customer_id = seq.customer_id
+                   AND b.occurred_at >= seq.occurred_at - make_interval(days => %(lookback)s)
+                   AND b.occurred_at < seq.occurred_at AND b.moment <> ALL(%(outcomes)s)),
+               COALESCE(a.store_code, ''), COALESCE(a.associate_code, '')
+        FROM seq {_STORE_JOIN.format(alias="seq")}
+        LEFT JOIN LATERAL (
+            SELECT b.store_code, b.associate_code FROM profiles_touchpoint b
+            WHERE b.customer_id = seq.customer_id
+              AND b.occurred_at >= seq.occurred_at - make_interval(days => %(assist)s)
+              AND b.occurred_at <= seq.occurred_at
+              AND b.channel = 'store'
+              AND (b.moment = 'associate_assisted' OR (b.moment = 'store_visit' AND b.associate_code <> ''))
+            ORDER BY b.occurred_at DESC LIMIT 1
+        ) a ON true
+        """,
+        {"lookback": LOOKBACK_DAYS, "assist": ASSIST_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
+    )
+    purchases = cursor.rowcount
+    # 3. Linear credit: each touch in the lookback gets an equal share; no touch = direct.
+    cursor.execute(
+        """
+        INSERT INTO insights_purchasecredit (purchase_id, customer_id, moment, channel, credit, revenue)
+        SELECT f.touchpoint_id, f.customer_id, x.moment, x.channel,
+               x.n::float / f.touches, round(f.revenue * x.n / f.touches, 4)
+        FROM insights_purchasefact f
+        CROSS JOIN LATERAL (
+            SELECT b.moment, b.channel, count(*) AS n FROM profiles_touchpoint b
+            WHERE b.customer_id = f.customer_id
+              AND b.occurred_at >= f.occurred_at - make_interval(days => %(lookback)s)
+              AND b.occurred_at < f.occurred_at AND b.moment <> ALL(%(outcomes)s)
+            GROUP BY 1, 2
+        ) x
+        WHERE f.customer_id IN (SELECT customer_id FROM insights_affected) AND f.touches > 0
+        UNION ALL
+        SELECT f.touchpoint_id, f.customer_id, 'purchased', f.channel, 1.0, f.revenue
+        FROM insights_purchasefact f
+        WHERE f.customer_id IN (SELECT customer_id FROM insights_affected) AND f.touches = 0
+        """,
+        {"lookback": LOOKBACK_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
+    )
+    # 4. Put the new credits in.
+    cursor.execute(
+        """
+        INSERT INTO insights_attributiondaily (store_code, day, moment, channel, revenue, credit, purchases)
+        SELECT f.store_code, f.day, c.moment, c.channel, sum(c.revenue), sum(c.credit), count(*)
+        FROM insights_purchasecredit c JOIN insights_purchasefact f ON f.touchpoint_id = c.purchase_id
+        WHERE c.customer_id IN (SELECT customer_id FROM insights_affected)
+        GROUP BY 1, 2, 3, 4
+        ON CONFLICT (store_code, day, moment, channel) DO UPDATE SET
+            revenue = insights_attributiondaily.revenue + EXCLUDED.revenue,
+            credit = insights_attributiondaily.credit + EXCLUDED.credit,
+            purchases = insights_attributiondaily.purchases + EXCLUDED.purchases
+        """
+    )
+    cursor.execute("DELETE FROM insights_attributiondaily WHERE purchases <= 0 AND abs(revenue) < 0.01")
+    return customers, purchases
+
+
+# --- Sentiment ---------------------------------------------------------------------------------------
+
+# Which answers count as promoters and detractors on each scale (detractors match feedback's follow-ups).
+_PROMOTER = "CASE r.kind WHEN 'nps' THEN r.score >= 9 WHEN 'csat' THEN r.score >= 4 WHEN 'ces' THEN r.score >= 6 ELSE r.score >= 1 END"
+_DETRACTOR = "CASE r.kind WHEN 'nps' THEN r.score <= 6 WHEN 'csat' THEN r.score <= 2 WHEN 'ces' THEN r.score <= 2 ELSE r.score <= 0 END"
+
+
+@transaction.atomic
+def sentiment_rollups_refresh(*, full: bool = False) -> int:
+    """Recompute the response, theme, invitation and follow-up buckets that changed since the last run.
+
+    Buckets are recomputed whole from the source rows, so answers changed in place (a re-answer, a late
+    comment, a follow-up resolved) are counted once. Answers are bucketed by their first answer time,
+    which never moves. Returns the number of buckets recomputed.
+    """
+    wm = _watermark("sentiment")
+    now = timezone.now()
+    since = None if full or wm.last_at is None else wm.last_at - TIME_OVERLAP
+    local_first = _LOCAL_DAY.format(col="r.first_answered_at")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS insights_rbuckets")
+        cursor.execute("CREATE TEMP TABLE insights_rbuckets (store_code varchar(20), day date) ON COMMIT DROP")
+        cursor.execute("DROP TABLE IF EXISTS insights_ibuckets")
+        cursor.execute("CREATE TEMP TABLE insights_ibuckets (store_code varchar(20), day date) ON COMMIT DROP")
+        where = "true"
+        params: dict = {}
+        if since is not None:
+            where = "r.answered_at >= %(since_grace)s AND (r.answered_at >= %(since)s OR r.commented_at >= %(since)s)"
+            params = {"since": since, "since_grace": since - COMMENT_GRACE}
+        cursor.execute(
+            f"INSERT INTO insights_rbuckets SELECT DISTINCT r.store_code, {local_first}"
+            f" FROM feedback_response r {_STORE_JOIN.format(alias='r')} WHERE {where}",
+            params,
+        )
+        # Invitation buckets: sent since, or answered since (the answer changes the bucket's rate).
+        iwhere = "i.sent_at IS NOT NULL" if since is None else "i.sent_at >= %(since)s"
+        cursor.execute(
+            f"""
+            INSERT INTO insights_ibuckets
+            SELECT DISTINCT i.store_code, {_LOCAL_DAY.format(col="i.sent_at")}
+            FROM feedback_invitation i {_STORE_JOIN.format(alias="i")} WHERE {iwhere}
+            UNION
+            SELECT DISTINCT i.store_code, {_LOCAL_DAY.format(col="i.sent_at")}
+            FROM feedback_response r JOIN feedback_invitation i ON i.id = r.invitation_id
+            {_STORE_JOIN.format(alias="i")}
+            WHERE i.sent_at IS NOT NULL AND {where}
+            """,
+            params,
+        )
+        if since is None:
+            for table in ("responsedaily", "themedaily", "invitationdaily", "followupdaily"):
+                cursor.execute(f"DELETE FROM insights_{table}")
+        else:
+            for table in ("responsedaily", "themedaily"):
+                cursor.execute(
+                    f"DELETE FROM insights_{table} x USING insights_rbuckets b"
+                    " WHERE x.store_code = b.store_code AND x.day = b.day"
+                )
+            cursor.execute(
+                "DELETE FROM insights_invitationdaily x USING insights_ibuckets b"
+                " WHERE x.store_code = b.store_code AND x.day = b.day"
+            )
+        # The answers of those buckets. answered_at >= first_answered_at, so a lower bound on answered_at
+        # lets the (store_code, answered_at) index narrow the read.
+        bucket_rows = f"""
+            FROM feedback_response r {_STORE_JOIN.format(alias="r")}
+            JOIN insights_rbuckets b ON b.store_code = r.store_code
+             AND r.answered_at >= b.day - 1 AND {local_first} = b.day
+            WHERE NOT r.bot_suspected
+        """
+        cursor.execute(
+            f"""
+            INSERT INTO insights_responsedaily (store_code, day, kind, moment, associate_code, responses,
+                                                promoters, passives, detractors, score_sum, commented)
+            SELECT r.store_code, b.day, r.kind, r.moment, r.associate_code, count(*),
+                   count(*) FILTER (WHERE {_PROMOTER}),
+                   count(*) FILTER (WHERE NOT ({_PROMOTER}) AND NOT ({_DETRACTOR})),
+                   count(*) FILTER (WHERE {_DETRACTOR}),
+                   sum(r.score), count(*) FILTER (WHERE r.comment <> '')
+            {bucket_rows}
+            GROUP BY 1, 2, 3, 4, 5
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO insights_themedaily (store_code, day, kind, theme, mentions, detractor_mentions)
+            SELECT r.store_code, b.day, r.kind, theme, count(*), count(*) FILTER (WHERE {_DETRACTOR})
+            {bucket_rows.replace("WHERE NOT", ", unnest(r.themes) AS theme WHERE NOT")}
+            GROUP BY 1, 2, 3, 4
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO insights_invitationdaily (store_code, day, sent, answered)
+            SELECT i.store_code, b.day, count(*), count(r.id)
+            FROM feedback_invitation i {_STORE_JOIN.format(alias="i")}
+            JOIN insights_ibuckets b ON b.store_code = i.store_code
+             AND i.sent_at >= b.day - 1 AND {_LOCAL_DAY.format(col="i.sent_at")} = b.day
+            LEFT JOIN feedback_response r ON r.invitation_id = i.id AND NOT r.bot_suspected
+            GROUP BY 1, 2
+            """
+        )
+        buckets = _followups_refresh(cursor, since)
+        cursor.execute("SELECT (SELECT count(*) FROM insights_rbuckets) + (SELECT count(*) FROM insights_ibuckets)")
+        buckets += cursor.fetchone()[0]
+    wm.last_at = now
+    wm.save()
+    return buckets
+
+
+def _followups_refresh(cursor, since) -> int:
+    local_resolved = _LOCAL_DAY.format(col="f.resolved_at")
+    cursor.execute("DROP TABLE IF EXISTS insights_fbuckets")
+    cursor.execute("CREATE TEMP TABLE insights_fbuckets (store_code varchar(20), day date) ON COMMIT DROP")
+    cursor.execute(
+        f"INSERT INTO insights_fbuckets SELECT DISTINCT f.store_code, {local_resolved}"
+        f" FROM feedback_followup f {_STORE_JOIN.format(alias='f')}"
+        " WHERE f.resolved_at IS NOT NULL" + ("" if since is None else " AND f.resolved_at >= %s"),
+        [] if since is None else [since],
+    )
+    cursor.execute(
+        "DELETE FROM insights_followupdaily x USING insights_fbuckets b"
+        " WHERE x.store_code = b.store_code AND x.day = b.day"
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO insights_followupdaily (store_code, day, resolved, within_sla, resolve_seconds)
+        SELECT f.store_code, b.day, count(*), count(*) FILTER (WHERE f.resolved_at <= f.due_at),
+               COALESCE(sum(extract(epoch FROM f.resolved_at - f.created_at))::bigint, 0)
+        FROM feedback_followup f {_STORE_JOIN.format(alias="f")}
+        JOIN insights_fbuckets b ON b.store_code = f.store_code AND {local_resolved} = b.day
+        WHERE f.status = 'resolved' AND f.resolved_at IS NOT NULL
+        GROUP BY 1, 2
+        """
+    )
+    return cursor.rowcount
+
+
+# --- Nightly: lifecycle snapshot and personas ----------------------------------------------------------
+
+# A customer's home store: the one she is attached to, else the one she visits most.
+_HOME_STORE = "COALESCE(NULLIF(c.home_store_code, ''), cs.preferred_store, '')"
+
+
+@transaction.atomic
+def lifecycle_snapshot_take(*, day: dt.date | None = None) -> int:
+    """Count customers per home store and lifecycle stage for ``day`` and record who moved between stages
+    since the last snapshot. Re-running on the same day replaces that day's counts."""
+    day = day or timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM insights_stagedaily WHERE day = %s", [day])
+        cursor.execute(
+            f"""
+            INSERT INTO insights_stagedaily (day, store_code, stage, customers, vips)
+            SELECT %(day)s, {_HOME_STORE}, c.lifecycle, count(*), count(*) FILTER (WHERE c.tier = ANY(%(vip)s))
+            FROM profiles_customer c LEFT JOIN profiles_customersummary cs ON cs.customer_id = c.id
+            WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
+            GROUP BY 2, 3
+            """,
+            {"day": day, "vip": list(VIP_TIERS)},
+        )
+        rows = cursor.rowcount
+        cursor.execute(
+            f"""
+            CREATE TEMP TABLE insights_stage_now ON COMMIT DROP AS
+            SELECT c.id AS customer_id, {_HOME_STORE} AS store_code, c.lifecycle AS stage
+            FROM profiles_customer c LEFT JOIN profiles_customersummary cs ON cs.customer_id = c.id
+            WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
+            """
+        )
+        # Only moves between stages count ("" = a profile seen for the first time).
+        cursor.execute(
+            """
+            INSERT INTO insights_stageflow (day, store_code, from_stage, to_stage, customers)
+            SELECT %s, n.store_code, COALESCE(o.stage, ''), n.stage, count(*)
+            FROM insights_stage_now n LEFT JOIN insights_customerstage o ON o.customer_id = n.customer_id
+            WHERE o.stage IS DISTINCT FROM n.stage
+            GROUP BY 2, 3, 4
+            ON CONFLICT (day, store_code, from_stage, to_stage) DO UPDATE SET
+                customers = insights_stageflow.customers + EXCLUDED.customers
+            """,
+            [day],
+        )
+        cursor.execute(
+            """
+            INSERT INTO insights_customerstage (customer_id, store_code, stage, since)
+            SELECT n.customer_id, n.store_code, n.stage, %s FROM insights_stage_now n
+            ON CONFLICT (customer_id) DO UPDATE SET
+                store_code = EXCLUDED.store_code,
+                stage = EXCLUDED.stage,
+                since = CASE WHEN insights_customerstage.stage = EXCLUDED.stage
+                             THEN insights_customerstage.since ELSE EXCLUDED.since END
+            """,
+            [day],
+        )
+        cursor.execute(
+            "DELETE FROM insights_customerstage o WHERE NOT EXISTS"
+            " (SELECT 1 FROM insights_stage_now n WHERE n.customer_id = o.customer_id)"
+        )
+    return rows
+
+
+@transaction.atomic
+def personas_assign(*, now: dt.datetime | None = None) -> int:
+    """Give every customer the first persona whose rule she matches (insights/personas.py), write it on
+    her summary (only where it changed), and count each persona per home store for today."""
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    case = " ".join(f"WHEN {p.rule_sql} THEN '{p.code}'" for p in PERSONAS[:-1])
+    fallback = PERSONAS[-1].code
+    names = " ".join(f"WHEN '{p.code}' THEN %(name_{p.code})s" for p in PERSONAS)
+    params: dict = {"now": now, "day": day} | {f"name_{p.code}": str(p.name) for p in PERSONAS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE TEMP TABLE insights_persona_now ON COMMIT DROP AS
+            WITH buys AS (
+                SELECT f.customer_id,
+                       count(*) AS orders_all,
+                       count(*) FILTER (WHERE f.occurred_at >= %(now)s - interval '365 days') AS orders_365,
+                       min(f.occurred_at) AS first_purchase_at, max(f.occurred_at) AS last_purchase_at,
+                       bool_or(f.channel IN ('store', 'kiosk') AND f.occurred_at >= %(now)s - interval '365 days') AS bought_store,
+                       bool_or(f.channel NOT IN ('store', 'kiosk') AND f.occurred_at >= %(now)s - interval '365 days') AS bought_online
+                FROM insights_purchasefact f GROUP BY 1
+            ), touches AS (
+                SELECT t.customer_id, count(*) AS touches_365,
+                       count(*) FILTER (WHERE t.channel IN ('store', 'kiosk')) AS store_touches,
+                       count(*) FILTER (WHERE t.channel IN ('web', 'app')) AS digital_touches,
+                       count(*) FILTER (WHERE t.moment = 'event_attended') AS events,
+                       max(t.occurred_at) AS last_seen_at
+                FROM profiles_touchpoint t
+                WHERE t.occurred_at >= %(now)s - interval '365 days' AND t.occurred_at <= %(now)s
+                GROUP BY 1
+            ), features AS (
+                SELECT c.id AS customer_id, {_HOME_STORE} AS store_code,
+                       COALESCE(b.orders_all, 0) AS orders_all, COALESCE(b.orders_365, 0) AS orders_365,
+                       b.first_purchase_at, b.last_purchase_at,
+                       COALESCE(b.bought_store, false) AS bought_store, COALESCE(b.bought_online, false) AS bought_online,
+                       COALESCE(t.touches_365, 0) AS touches_365, COALESCE(t.store_touches, 0) AS store_touches,
+                       COALESCE(t.digital_touches, 0) AS digital_touches, COALESCE(t.events, 0) AS events,
+                       t.last_seen_at
+                FROM profiles_customer c
+                LEFT JOIN profiles_customersummary cs ON cs.customer_id = c.id
+                LEFT JOIN buys b ON b.customer_id = c.id
+                LEFT JOIN touches t ON t.customer_id = c.id
+                WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
+            )
+            SELECT customer_id, store_code, CASE {case} ELSE '{fallback}' END AS persona
+            FROM features
+            """,
+            params,
+        )
+        cursor.execute(
+            f"""
+            UPDATE profiles_customersummary cs
+            SET persona = p.persona, persona_name = CASE p.persona {names} ELSE '' END
+            FROM insights_persona_now p
+            WHERE cs.customer_id = p.customer_id AND cs.persona IS DISTINCT FROM p.persona
+            """,
+            params,
+        )
+        changed = cursor.rowcount
+        cursor.execute("DELETE FROM insights_personadaily WHERE day = %s", [day])
+        cursor.execute(
+            "INSERT INTO insights_personadaily (day, store_code, persona, customers)"
+            " SELECT %s, store_code, persona, count(*) FROM insights_persona_now GROUP BY 2, 3",
+            [day],
+        )
+    return changed
+
+
+def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
+    """Recompute every rollup from the source tables (backfills, or after a definition changes).
+
+    Purchase facts are rebuilt in chunks of customers, each in its own transaction, so a rebuild of a
+    large table neither holds one huge transaction nor blocks the dashboards for long.
+    """
+    result = RefreshResult()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in ("touchpointdaily", "attributiondaily", "purchasecredit", "purchasefact"):
+            cursor.execute(f"TRUNCATE insights_{table}")
+        wm = _watermark("touchpoints")
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM profiles_touchpoint")
+        hi = cursor.fetchone()[0]
+        cursor.execute(
+            f"""
+            INSERT INTO insights_touchpointdaily (store_code, day, moment, channel, touchpoints)
+            SELECT t.store_code, {_LOCAL_DAY.format(col="t.occurred_at")}, t.moment, t.channel, count(*)
+            FROM profiles_touchpoint t {_STORE_JOIN.format(alias="t")} WHERE t.id <= %s
+            GROUP BY 1, 2, 3, 4
+            """,
+            [hi],
+        )
+        wm.last_id = wm.pending_id = hi
+        wm.last_at = timezone.now()
+        wm.save()
+    last = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS insights_affected")
+            cursor.execute("CREATE TEMP TABLE insights_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
+            cursor.execute(
+                "INSERT INTO insights_affected SELECT id FROM profiles_customer WHERE id > %s ORDER BY id LIMIT %s",
+                [last, chunk],
+            )
+            if not cursor.rowcount:
+                break
+            cursor.execute("SELECT max(customer_id) FROM insights_affected")
+            last = cursor.fetchone()[0]
+            customers, purchases = _purchases_recompute(cursor)
+            result.customers += customers
+            result.purchases += purchases
+    sentiment_rollups_refresh(full=True)
+    return result
