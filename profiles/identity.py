@@ -191,6 +191,7 @@ class Resolution:
     customer_of: list[int | None]  # final customer id per row (None: rejected)
     rejected: dict[int, str] = field(default_factory=dict)  # row index -> reason
     new_customers: set[int] = field(default_factory=set)
+    created_rows: set[int] = field(default_factory=set)  # rows whose first identifier was new
     changed_rows: set[int] = field(default_factory=set)  # rows that linked a new identifier or merged
     merges: list[Merge] = field(default_factory=list)
     reviews: int = 0
@@ -284,6 +285,7 @@ class BatchResolver:
         if found is None:
             anchor = self.placeholder()
             self.assign(top, anchor)
+            resolution.created_rows.add(index)
         else:
             anchor = self.find(found)
         overflow = None
@@ -292,8 +294,7 @@ class BatchResolver:
             if found is None:
                 if self.fits(anchor, key[0], key[1]):
                     self.assign(key, anchor)
-                    if anchor > 0:
-                        resolution.changed_rows.add(index)
+                    resolution.changed_rows.add(index)
                 else:
                     if overflow is None:
                         overflow = self.placeholder()
@@ -309,8 +310,7 @@ class BatchResolver:
             if blocker:
                 self.reviews.append((anchor, other, f"{key[0]} {key[2]} on line {row.line} links them, but {blocker}"))
                 continue
-            if anchor > 0 or other > 0:
-                resolution.changed_rows.add(index)
+            resolution.changed_rows.add(index)
             anchor = self.union(anchor, other, key, row.line)
         return anchor
 

@@ -79,6 +79,8 @@ def normalize(kind: str, raw: str, *, region: str = "US") -> str | None:
     if raw is None or not str(raw).strip():
         return None
     raw = str(raw)
+    if is_placeholder(kind, raw):
+        return None  # a form filler is dropped before it can be judged malformed
     if kind == "email":
         value = normalize_email(raw)
     elif kind == "phone":

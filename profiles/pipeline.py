@@ -8,7 +8,8 @@ a temporary staging table and move them with one ``INSERT ... SELECT ... ON CONF
 Counting (README "Imports"): a row with an event is *imported* when its touchpoint is new, a *duplicate*
 when that event id was already there. A profile-only row (identify, alias, page, or a CSV row without an
 ``event``) is *imported* when it created the customer, *updated* when it changed a known customer (a new
-identifier, a merge, a new name or consent), and a *duplicate* when it told us nothing new.
+identifier, a merge, a new name or consent; also a row adding to a customer created earlier in the same
+batch), and a *duplicate* when it told us nothing new.
 """
 
 from __future__ import annotations
@@ -69,7 +70,12 @@ def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> B
             continue
         customer = customer_of[index]
         if customer in resolution.new_customers:
-            result.imported += 1
+            if index in resolution.created_rows:
+                result.imported += 1
+            elif index in resolution.changed_rows or row.traits or row.consents:
+                result.updated += 1
+            else:
+                result.duplicates += 1
         elif index in resolution.changed_rows or customer in changed_customers:
             result.updated += 1
         else:

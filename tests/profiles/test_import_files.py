@@ -1,0 +1,340 @@
+"""Channel files in: every bad-row kind, every encoding, file-level failures, idempotence, crash and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from profiles import pipeline
+from profiles.imports import import_file
+from profiles.models import Customer, Identifier, ImportJob, ImportStatus, RejectedRow, Touchpoint
+from tests.factories import SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "event_id,occurred_at,event,channel,customer_id,email,phone,first_name,last_name,store_code,product_name,quantity,price,revenue,currency,consent_email"
+
+
+def csv_file(
+    tmp_path, *lines: str, header: str = HEADER, name: str = "feed.csv", encoding: str = "utf-8", newline="\n"
+):
+    path = tmp_path / name
+    path.write_bytes((newline.join([header, *lines]) + newline).encode(encoding))
+    return path
+
+
+def assert_rows_add_up(job: ImportJob) -> None:
+    assert job.rows == job.imported + job.updated + job.duplicates + job.rejected
+
+
+@pytest.fixture
+def pos(store):
+    return SourceFactory(name="pos", kind="store")
+
+
+GOOD = "e1,2024-05-01T10:00:00,Order Completed,store,C1,ann@example.com,06 12 34 56 78,Ann,Lee,PAR01,Bag,1,120.50,120.50,EUR,true"
+
+
+def test_good_rows_become_touchpoints_of_one_customer_with_normalized_identifiers(tmp_path, pos, store):
+    path = csv_file(
+        tmp_path,
+        GOOD,
+        "e2,2024-05-02 18:30,Product Viewed,web,,ANN@Example.com,,,,,Scarf,,,,,",
+    )
+    job = import_file(source=pos, path=path)
+
+    assert job.status == ImportStatus.DONE
+    assert job.summary_line() == "rows=2 imported=2 updated=0 duplicates=0 rejected=0"
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.last_name, customer.home_store_code) == ("Ann", "Lee", "PAR01")
+    assert customer.consent_email and customer.consent_email_source == "pos"
+    assert set(customer.identifiers.values_list("kind", "namespace", "value")) == {
+        ("customer_id", "pos", "C1"),
+        ("email", "", "ann@example.com"),
+        ("phone", "", "+33612345678"),  # the Paris store's country is the phone's default region
+    }
+    purchase = Touchpoint.objects.get(external_id="e1")
+    assert purchase.moment == "purchased" and purchase.revenue == 120.5 and purchase.customer == customer
+    assert purchase.occurred_at.isoformat() == "2024-05-01T08:00:00+00:00"  # 10:00 in Paris
+
+
+BAD_ROWS = [
+    ("e9,2024-05-01,purchased,store,,,,Ann,,,,,,,,", "no identifier"),
+    ("e9,2024-05-01,purchased,store,,noemail@example.com,0000000000,,,,,,,,,", "no identifier"),
+    ("e9,yesterday,purchased,store,C9,,,,,,,,,,,", "bad date"),
+    ("e9,,purchased,store,C9,,,,,,,,,,,", "bad date"),
+    ("e9,2024-05-01,purchased,store,,ann@,,,,,,,,,,", "bad email"),
+    ("e9,2024-05-01,purchased,store,,,12,,,,,,,,,", "bad phone"),
+    ("e9,2024-05-01,Teleported,store,C9,,,,,,,,,,,", "unknown event"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,,,12 euros,EUR,", "revenue is not a number"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,,1O.00,,EUR,", "price is not a number"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,two,,,EUR,", "quantity is not a whole number"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,,,,EURO,", "currency must be"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,%s,,,,," % ("x" * 201), "oversized field: product_name"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,TOO-LONG-STORE-CODE-XX,,,,,,", "oversized field: store_code"),
+    ("e9,2024-05-01,purchased,teleport,C9,,,,,,,,,,,", "unknown channel"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,,,,,maybe", "consent_email must be true, false or blank"),
+    ("e9,2024-05-01,purchased,store,C9,,,,,,,,,,,,,surplus", "cells but the header has"),
+]
+
+
+@pytest.mark.parametrize(("line", "reason"), BAD_ROWS, ids=[r for _, r in BAD_ROWS])
+def test_each_kind_of_bad_row_is_kept_with_its_line_and_reason_while_good_rows_import(tmp_path, pos, line, reason):
+    path = csv_file(tmp_path, GOOD, line, GOOD.replace("e1,", "e3,"))
+    job = import_file(source=pos, path=path)
+
+    assert job.status == ImportStatus.DONE
+    assert (job.rows, job.imported, job.rejected) == (3, 2, 1)
+    assert_rows_add_up(job)
+    rejected = RejectedRow.objects.get(job=job)
+    assert rejected.line == 3
+    assert reason in rejected.reason
+    assert rejected.raw.startswith("e9,")
+
+
+def test_bad_properties_json_and_oversized_properties_are_rejected(tmp_path, pos):
+    header = "event_id,occurred_at,event,email,properties"
+    path = csv_file(
+        tmp_path,
+        'a,2024-05-01,purchased,a@example.com,"{""gift"": true}"',
+        "b,2024-05-01,purchased,b@example.com,{not json",
+        'c,2024-05-01,purchased,c@example.com,"{""x"": ""%s""}"' % ("y" * 40000),
+        header=header,
+    )
+    job = import_file(source=pos, path=path)
+    assert (job.imported, job.rejected) == (1, 2)
+    reasons = list(RejectedRow.objects.filter(job=job).values_list("line", "reason"))
+    assert reasons == [(3, "properties is not valid JSON"), (4, "oversized field: properties are larger than 32 KB")]
+    assert Touchpoint.objects.get().properties == {"gift": True}
+
+
+def test_unknown_columns_are_kept_in_properties_and_headers_match_in_any_case_and_order(tmp_path, pos):
+    path = csv_file(
+        tmp_path,
+        "ann@example.com,purchased,2024-05-01,k1,VIP lounge",
+        header="EMAIL, Event ,Occurred_At,EVENT_ID,Lounge",
+    )
+    job = import_file(source=pos, path=path)
+    assert job.imported == 1
+    assert Touchpoint.objects.get().properties == {"lounge": "VIP lounge"}
+
+
+NAMES = "Zoë,Müller-Çelik"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("cp1252", b""), ("latin-1", b"")],
+    ids=["utf-8", "utf-8 with BOM", "cp1252", "latin-1"],
+)
+def test_each_encoding_is_read_correctly(tmp_path, pos, encoding, prefix):
+    body = f"event_id,occurred_at,event,email,first_name,last_name,product_name\r\ne1,2024-05-01,purchased,zoe@example.com,{NAMES},Crème brûlée bag\r\n"
+    path = tmp_path / "feed.csv"
+    path.write_bytes(prefix + body.encode(encoding))
+    job = import_file(source=pos, path=path)
+    assert job.summary_line() == "rows=1 imported=1 updated=0 duplicates=0 rejected=0"
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.last_name) == ("Zoë", "Müller-Çelik")
+    assert Touchpoint.objects.get().product_name == "Crème brûlée bag"
+
+
+def test_cp1252_only_characters_and_undefined_bytes_are_read(tmp_path, pos):
+    body = "event_id,occurred_at,event,email,product_name\ne1,2024-05-01,purchased,a@example.com,“Summer” – #0 €\n"
+    path = tmp_path / "feed.csv"
+    path.write_bytes(body.encode("cp1252").replace(b"#", b"2\x81"))
+    job = import_file(source=pos, path=path)
+    assert job.imported == 1
+    assert Touchpoint.objects.get().product_name == "“Summer” – 2\x810 €"
+
+
+def test_quoted_newlines_crlf_and_semicolons_are_read_and_line_numbers_stay_true(tmp_path, pos):
+    header = "event_id;occurred_at;event;email;product_name"
+    path = csv_file(
+        tmp_path,
+        'e1;2024-05-01;purchased;a@example.com;"Two-line\r\nname"',
+        "e2;2024-05-01;purchased;not-an-email;Hat",
+        header=header,
+        newline="\r\n",
+    )
+    job = import_file(source=pos, path=path)
+    assert (job.imported, job.rejected) == (1, 1)
+    assert Touchpoint.objects.get().product_name == "Two-line\r\nname"
+    assert RejectedRow.objects.get().line == 4  # the header is line 1; the first record spans lines 2-3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\xef\xbb\xbf\r\n  \n", "the file is empty"),
+        (b"event_id,occurred_at,event,email\n", "the file has no data rows"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "not CSV"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+        (b"hello world\nthis is a letter\n", "no header row"),
+        (b"event_id,occurred_at,event,first_name\ne1,2024-05-01,purchased,Ann\n", "no identifier column"),
+    ],
+    ids=["empty", "blank lines", "header only", "spreadsheet", "binary", "no header", "no identifier column"],
+)
+def test_a_file_that_cannot_be_read_fails_with_one_clear_message_and_writes_nothing(tmp_path, pos, content, message):
+    path = tmp_path / "feed.csv"
+    path.write_bytes(content)
+    job = import_file(source=pos, path=path)
+    assert job.status == ImportStatus.FAILED
+    assert message in job.error
+    assert not Customer.objects.exists() and not Touchpoint.objects.exists() and not RejectedRow.objects.exists()
+
+
+def test_the_same_file_twice_is_skipped_by_checksum_and_counts_every_row_as_a_duplicate(tmp_path, pos):
+    path = csv_file(tmp_path, GOOD, "e2,2024-05-01,purchased,store,C2,,,,,,,,,,,")
+    first = import_file(source=pos, path=path)
+    second = import_file(source=pos, path=path)
+    assert first.status == ImportStatus.DONE
+    assert second.status == ImportStatus.SKIPPED and second.pk != first.pk
+    assert second.summary_line() == "rows=2 imported=0 updated=0 duplicates=2 rejected=0"
+    assert Touchpoint.objects.count() == 2
+
+
+def test_the_same_event_id_in_another_file_is_a_counted_duplicate(tmp_path, pos):
+    import_file(source=pos, path=csv_file(tmp_path, GOOD, name="monday.csv"))
+    job = import_file(
+        source=pos,
+        path=csv_file(tmp_path, GOOD, GOOD.replace("e1,", "e7,"), GOOD.replace("e1,", "e7,"), name="tuesday.csv"),
+    )
+    assert job.summary_line() == "rows=3 imported=1 updated=0 duplicates=2 rejected=0"
+    assert Touchpoint.objects.count() == 2
+
+
+def test_rows_without_event_id_are_still_idempotent(tmp_path, pos):
+    header = "occurred_at,event,email"
+    import_file(source=pos, path=csv_file(tmp_path, "2024-05-01,purchased,a@example.com", header=header, name="a.csv"))
+    job = import_file(
+        source=pos,
+        path=csv_file(
+            tmp_path,
+            "2024-05-01,purchased,a@example.com",
+            "2024-05-02,purchased,a@example.com",
+            header=header,
+            name="b.csv",
+        ),
+    )
+    assert (job.imported, job.duplicates) == (1, 1)
+
+
+def test_a_profile_row_that_changes_a_known_customer_counts_as_updated_and_repeating_it_as_duplicate(tmp_path, pos):
+    header = "customer_id,first_name,last_name,consent_sms"
+    import_file(source=pos, path=csv_file(tmp_path, "C1,Ann,Lee,", header=header, name="a.csv"))
+    changed = import_file(source=pos, path=csv_file(tmp_path, "C1,Anne,Lee,true", header=header, name="b.csv"))
+    again = import_file(source=pos, path=csv_file(tmp_path, "C1,Anne,Lee,true", "", header=header, name="c.csv"))
+    assert changed.summary_line() == "rows=1 imported=0 updated=1 duplicates=0 rejected=0"
+    assert again.summary_line() == "rows=1 imported=0 updated=0 duplicates=1 rejected=0"
+    customer = Customer.objects.get()
+    assert customer.first_name == "Anne" and customer.consent_sms
+
+
+def test_an_older_consent_answer_never_overwrites_a_newer_one(tmp_path, pos):
+    header = "event_id,occurred_at,event,customer_id,consent_email"
+    import_file(source=pos, path=csv_file(tmp_path, "a,2024-06-01,signed_in,C1,false", header=header, name="new.csv"))
+    import_file(source=pos, path=csv_file(tmp_path, "b,2024-01-01,signed_in,C1,true", header=header, name="old.csv"))
+    assert Customer.objects.get().consent_email is False
+
+
+def test_a_crash_mid_file_keeps_whole_batches_and_running_again_finishes_without_duplicates(
+    tmp_path, pos, settings, monkeypatch
+):
+    settings.IMPORT_BATCH_SIZE = 2
+    lines = [f"e{i},2024-05-01,purchased,store,C{i % 3},,,,,,,,,,," for i in range(7)] + ["bad,,purchased,,,,,,,,,,,,,"]
+    path = csv_file(tmp_path, *lines)
+    real_write = pipeline.batch_write
+    calls = {"n": 0}
+
+    def crash_on_third_batch(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker lost")
+        return real_write(**kwargs)
+
+    monkeypatch.setattr("profiles.imports.batch_write", crash_on_third_batch)
+    with pytest.raises(RuntimeError):
+        import_file(source=pos, path=path)
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED and "interrupted after line 5" in job.error
+    assert (job.rows, job.lines_done) == (4, 5)  # two whole batches, nothing of the third
+    assert Touchpoint.objects.count() == 4
+
+    monkeypatch.setattr("profiles.imports.batch_write", real_write)
+    resumed = import_file(source=pos, path=path)
+    assert resumed.pk == job.pk and resumed.status == ImportStatus.DONE
+    assert resumed.summary_line() == "rows=8 imported=7 updated=0 duplicates=0 rejected=1"
+    assert Touchpoint.objects.count() == 7
+
+
+def test_segment_jsonl_identify_track_and_alias_build_one_profile(tmp_path, pos):
+    messages = [
+        {"type": "track", "event": "Product Viewed", "anonymousId": "anon-1", "messageId": "m1",
+         "timestamp": "2024-05-01T10:00:00Z", "properties": {"sku": "SKU-1", "name": "Bag", "category": "Bags"}},
+        {"type": "identify", "userId": "u-1", "anonymousId": "anon-1", "messageId": "m2",
+         "timestamp": "2024-05-01T10:05:00Z",
+         "traits": {"email": "Zoe@Example.com", "firstName": "Zoé", "consent_email": True,
+                    "birthday": "1990-04-12", "address": {"postal_code": "75003"}}},
+        {"type": "track", "event": "Order Completed", "userId": "u-1", "messageId": "m3",
+         "timestamp": "2024-05-01T10:20:00Z",
+         "properties": {"order_id": "O-1", "revenue": 240, "currency": "eur",
+                        "products": [{"sku": "SKU-1", "name": "Bag", "price": 240, "quantity": 1}]}},
+        {"type": "alias", "previousId": "anon-2", "userId": "u-1", "messageId": "m4", "timestamp": "2024-05-01T11:00:00Z"},
+        {"type": "group", "userId": "u-1", "messageId": "m5"},
+    ]  # fmt: skip
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(m) for m in messages) + "\nnot json\n")
+    job = import_file(source=pos, path=path)
+
+    assert job.summary_line() == "rows=6 imported=3 updated=1 duplicates=0 rejected=2"
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.birthday_month, customer.postal_code) == ("Zoé", 4, "75003")
+    assert customer.consent_email
+    assert set(customer.identifiers.values_list("kind", "value")) == {
+        ("customer_id", "u-1"),
+        ("email", "zoe@example.com"),
+        ("anonymous_id", "anon-1"),
+        ("anonymous_id", "anon-2"),
+    }
+    order = Touchpoint.objects.get(external_id="m3")
+    assert (order.moment, order.order_id, order.revenue, order.currency, order.product_sku) == (
+        "purchased",
+        "O-1",
+        240,
+        "EUR",
+        "SKU-1",
+    )
+    assert list(RejectedRow.objects.values_list("line", flat=True)) == [5, 6]
+
+
+def test_the_command_prints_one_summary_line_and_exits_zero_with_rejected_rows(tmp_path, pos, capsys):
+    path = csv_file(tmp_path, GOOD, "e2,nope,purchased,store,C2,,,,,,,,,,,")
+    call_command("import_channel_data", str(path), "--source", "pos")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "rows=2 imported=1 updated=0 duplicates=0 rejected=1"
+
+
+def test_the_command_fails_when_a_file_cannot_be_read(tmp_path, pos, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(CommandError):
+        call_command("import_channel_data", str(path), "--source", "pos")
+    assert "the file is empty" in capsys.readouterr().err
+
+
+def test_the_command_refuses_an_unknown_source(tmp_path):
+    with pytest.raises(CommandError, match="no source named"):
+        call_command("import_channel_data", str(csv_file(tmp_path, GOOD)), "--source", "nope")
+
+
+def test_identifiers_are_namespaced_customer_ids_per_source_and_global_emails(tmp_path, pos):
+    web = SourceFactory(name="web", kind="web")
+    header = "event_id,occurred_at,event,customer_id"
+    import_file(source=pos, path=csv_file(tmp_path, "a,2024-05-01,purchased,42", header=header, name="pos.csv"))
+    import_file(source=web, path=csv_file(tmp_path, "a,2024-05-01,signed_in,42", header=header, name="web.csv"))
+    assert Customer.objects.count() == 2  # the same CRM number in two systems is two people
+    assert set(Identifier.objects.values_list("namespace", flat=True)) == {"pos", "web"}
