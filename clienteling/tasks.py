@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from clienteling import services
 from clienteling.models import StoreDevice
 
 
@@ -21,3 +22,9 @@ def heartbeat() -> str:
 def device_touch(device_id: int) -> int:
     """Record that a tablet was seen; used by the worker smoke test as a task with a database effect."""
     return StoreDevice.objects.filter(pk=device_id).update(last_seen_at=timezone.now())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def arrivals_expire() -> int:
+    """Take down greeting cards nobody acted on within ARRIVAL_CARD_TTL_MINUTES."""
+    return services.arrivals_expire()

@@ -1,0 +1,262 @@
+"""Reads for the store floor: greeting cards, today's arrivals, expected appointments, the store display.
+
+A greeting card renders from the precomputed CustomerSummary (profiles), never from the touchpoint
+history, so it costs the same few queries for a customer with 3 touchpoints or 30,000:
+
+1. the arrivals, with customer, summary, appointment and who claimed them (one SELECT with joins);
+2. their top interests (one SELECT, ranked per customer by a window function);
+3. their pinned notes (one SELECT, also ranked and capped per customer);
+4. their open feedback follow-ups (one SELECT in ``feedback.selectors.open_followups_for``).
+
+Store names for "last visit at ..." come from the cache, not the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clienteling.models import Appointment, AppointmentStatus, Arrival, ArrivalState, Store
+from profiles.models import Customer, CustomerSummary, Interest, Lifecycle, Note
+
+TOP_INTERESTS = 3
+PINNED_NOTES = 3
+DETRACTOR_MAX_SCORE = 6  # NPS: 0-6 detractors
+
+
+@dataclass
+class Card:
+    arrival: Arrival
+    customer: Customer
+    summary: CustomerSummary | None
+    interests: list[Interest] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    care: list[dict] = field(default_factory=list)
+    talking_points: list[str] = field(default_factory=list)
+    last_purchase: dict | None = None
+
+    @property
+    def dom_id(self) -> str:
+        return f"arrival-{self.arrival.public_id}"
+
+
+def arrivals_for_cards():
+    return Arrival.objects.select_related(
+        "store", "customer", "customer__summary", "appointment", "claimed_by__user"
+    ).order_by("-created_at")
+
+
+def card_may_show(arrival: Arrival) -> bool:
+    customer = arrival.customer
+    return customer.consent_recognition and customer.erased_at is None and customer.merged_into_id is None
+
+
+def store_names() -> dict[str, str]:
+    names = cache.get("floor:store-names")
+    if names is None:
+        names = dict(Store.objects.values_list("code", "name"))
+        cache.set("floor:store-names", names, timeout=300)
+    return names
+
+
+def _ranked(queryset, *, order_by, limit: int):
+    return queryset.annotate(rank=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order_by)).filter(
+        rank__lte=limit
+    )
+
+
+def _open_followups(customer_ids: list[int]) -> dict[int, object]:
+    """Her open follow-up, if the feedback app has one (it may be absent in a trimmed install)."""
+    try:
+        from feedback.selectors import open_followups_for
+    except ImportError:
+        return {}
+    found = open_followups_for(customer_ids)
+    if isinstance(found, dict):
+        return {cid: (v[0] if isinstance(v, list | tuple) and v else v) for cid, v in found.items() if v}
+    by_customer: dict[int, object] = {}
+    for follow_up in found:
+        by_customer.setdefault(follow_up.customer_id, follow_up)
+    return by_customer
+
+
+def _follow_up_facts(follow_up) -> tuple[int | None, str]:
+    response = getattr(follow_up, "response", None)
+    score = getattr(follow_up, "score", None)
+    comment = getattr(follow_up, "comment", "")
+    if response is not None:
+        score = getattr(response, "score", score)
+        comment = getattr(response, "comment", comment)
+    return score, (comment or "").strip()
+
+
+def _care_flags(summary: CustomerSummary | None, follow_up) -> list[dict]:
+    care = []
+    if follow_up is not None:
+        score, comment = _follow_up_facts(follow_up)
+        text = (
+            _("Scored %(score)s after her last visit") % {"score": score}
+            if score is not None
+            else _("Unhappy last time")
+        )
+        care.append({"kind": "detractor", "title": text, "quote": comment[:160], "detail": _("Follow-up still open")})
+    elif summary and summary.last_feedback_score is not None and summary.last_feedback_score <= DETRACTOR_MAX_SCORE:
+        care.append(
+            {
+                "kind": "detractor",
+                "title": _("Scored %(score)s after her last visit") % {"score": summary.last_feedback_score},
+                "quote": "",
+                "detail": "",
+            }
+        )
+    if summary and summary.open_complaint:
+        complaint = summary.open_complaint
+        care.append(
+            {
+                "kind": "complaint",
+                "title": _("Open service complaint"),
+                "quote": str(complaint.get("text", ""))[:160],
+                "detail": str(complaint.get("channel", "")).replace("_", " "),
+            }
+        )
+    return care
+
+
+def _item_label(item: dict) -> str:
+    name = str(item.get("name") or item.get("sku") or "")
+    size = item.get("size")
+    return f"{name} ({size})" if name and size else name
+
+
+def _talking_points(card: Card, *, today: dt.date) -> list[str]:
+    summary, customer, store = card.summary, card.customer, card.arrival.store
+    points = []
+    if summary and summary.open_cart:
+        points.append(_("Still in her cart: %(item)s") % {"item": _item_label(summary.open_cart[0])})
+    if summary and summary.wishlist:
+        points.append(_("On her wishlist: %(item)s") % {"item": _item_label(summary.wishlist[0])})
+    if customer.birthday_month == today.month:
+        points.append(_("Her birthday is this month"))
+    previous = card.arrival.previous_visit_at
+    if previous is None:
+        points.append(_("Her first visit to one of our stores: offer a tour"))
+    elif customer.lifecycle == Lifecycle.LAPSED or (timezone.now() - previous).days > 180:
+        points.append(_("First visit in a long while: welcome her back"))
+    if summary and summary.preferred_store and summary.preferred_store.upper() != store.code.upper():
+        name = store_names().get(summary.preferred_store, summary.preferred_store)
+        points.append(_("Usually shops at %(store)s") % {"store": name})
+    if card.interests and len(points) < 3:
+        points.append(_("Ask about %(label)s") % {"label": card.interests[0].label})
+    return points[:4]
+
+
+def cards_for(arrivals: list[Arrival]) -> list[Card]:
+    """Greeting cards for arrivals fetched with ``arrivals_for_cards()``: three queries more, whatever the count."""
+    if not arrivals:
+        return []
+    customer_ids = list({a.customer_id for a in arrivals})
+    interests = defaultdict(list)
+    for interest in _ranked(
+        Interest.objects.filter(customer_id__in=customer_ids), order_by=F("score").desc(), limit=TOP_INTERESTS
+    ).order_by("customer_id", "-score"):
+        interests[interest.customer_id].append(interest)
+    notes = defaultdict(list)
+    for note in _ranked(
+        Note.objects.filter(customer_id__in=customer_ids, pinned=True),
+        order_by=F("created_at").desc(),
+        limit=PINNED_NOTES,
+    ).order_by("customer_id", "-created_at"):
+        notes[note.customer_id].append(note)
+    follow_ups = _open_followups(customer_ids)
+    names = store_names()
+
+    cards = []
+    for arrival in arrivals:
+        customer = arrival.customer
+        summary = getattr(customer, "summary", None)
+        card = Card(
+            arrival=arrival,
+            customer=customer,
+            summary=summary,
+            interests=interests[customer.pk],
+            notes=notes[customer.pk],
+            care=_care_flags(summary, follow_ups.get(customer.pk)),
+        )
+        if summary and summary.last_purchase_at:
+            purchase = summary.last_purchase or {}
+            card.last_purchase = {
+                "at": summary.last_purchase_at,
+                "where": names.get(purchase.get("store", ""), purchase.get("store", ""))
+                or str(purchase.get("channel", "")).replace("_", " "),
+                "items": [_item_label(i) for i in purchase.get("items", [])[:3] if isinstance(i, dict)],
+                "associate": purchase.get("associate", ""),
+            }
+        arrival.previous_visit_store_name = names.get(arrival.previous_visit_store, arrival.previous_visit_store)
+        card.talking_points = _talking_points(card, today=timezone.localdate(timezone=arrival.store.tz))
+        cards.append(card)
+    return cards
+
+
+def open_cards(store: Store) -> list[Card]:
+    """The cards on the store's tablets now: new first, then the ones being helped."""
+    arrivals = list(arrivals_for_cards().filter(store=store).open())
+    return cards_for(arrivals)
+
+
+def card_for(store: Store, public_id) -> Card | None:
+    arrival = arrivals_for_cards().filter(store=store, public_id=public_id).first()
+    if arrival is None or not card_may_show(arrival):
+        return None
+    return cards_for([arrival])[0]
+
+
+def start_of_day(store: Store) -> dt.datetime:
+    today = timezone.localdate(timezone=store.tz)
+    return dt.datetime.combine(today, dt.time.min, tzinfo=store.tz)
+
+
+def today_arrivals(store: Store) -> list[Arrival]:
+    """Today's arrivals at the store (store time), every state, for the feed: one query."""
+    return list(
+        Arrival.objects.filter(store=store, created_at__gte=start_of_day(store))
+        .filter(customer__consent_recognition=True, customer__erased_at__isnull=True)
+        .select_related("customer", "claimed_by__user")
+        .order_by("-created_at")[:100]
+    )
+
+
+def expected_today(store: Store) -> list[Appointment]:
+    """Today's appointments not yet arrived, for the "expected" list: one query."""
+    return list(
+        Appointment.objects.on_day(store, timezone.localdate(timezone=store.tz))
+        .filter(status=AppointmentStatus.BOOKED)
+        .select_related("customer", "associate__user")
+    )
+
+
+def display_themes(store: Store, *, limit: int = 6) -> list[dict]:
+    """What the in-store screen should feature: the interests of the customers in the store right now.
+
+    Only labels, counted across everyone in the store, never who: categories and brands, plus products as
+    "new in" tiles. Nothing here names or singles out a person.
+    """
+    in_store = Arrival.objects.filter(
+        store=store,
+        state__in=[ArrivalState.NEW, ArrivalState.CLAIMED, ArrivalState.DONE],
+        created_at__gte=timezone.now() - dt.timedelta(hours=1),
+        customer__consent_recognition=True,
+    ).values("customer_id")
+    ranked = _ranked(Interest.objects.filter(customer_id__in=in_store), order_by=F("score").desc(), limit=3)
+    counts: Counter = Counter()
+    kinds: dict[str, str] = {}
+    for kind, label in ranked.values_list("kind", "label"):
+        counts[label] += 1
+        kinds[label] = kind
+    return [{"label": label, "kind": kinds[label]} for label, _n in counts.most_common(limit)]
