@@ -14,3 +14,7 @@ api = NinjaAPI(
     docs_url=None,  # Swagger UI needs inline scripts, which the CSP forbids; the schema is what clients use.
     urls_namespace="api",
 )
+
+from clienteling.arrivals_api import router as arrivals_router  # noqa: E402
+
+api.add_router("api/v1/", arrivals_router)
