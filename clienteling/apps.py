@@ -16,3 +16,5 @@ class ClientelingConfig(AppConfig):
             return stores.StoreInfo(code=store.code, name=store.name, timezone=store.timezone, country=store.country)
 
         stores.register(lookup)
+
+        from clienteling import signals  # noqa: F401  (cards follow consent: see signals.py)
