@@ -8,4 +8,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "floor-arrivals-expire": {
+        "task": "clienteling.tasks.arrivals_expire",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50, "queue": "realtime"},
+    },
 }
