@@ -34,10 +34,10 @@ class StaffLoginView(LoginView):
 
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    stores = list(request.associate.visible_stores()) if request.associate.pk else []
-    device = devices.device_for(request)
-    store = device.store if device else (stores[0] if stores else None)
-    return render(request, "clienteling/home.html", {"store": store, "stores": stores, "device": device})
+    """Today on the floor of this tablet's store (arrivals feed, greeting cards): see floor_views."""
+    from clienteling import floor_views
+
+    return floor_views.home(request)
 
 
 @never_cache
