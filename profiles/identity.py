@@ -213,7 +213,7 @@ class BatchResolver:
         self.owner: dict[tuple[str, str, str], int] = {}
         self.assigned: dict[tuple[str, str, str], int] = {}
         self.kept_apart: set[tuple[int, int]] = set()
-        self.pending_merges: list[tuple[int, int, tuple[str, str, str], int]] = []
+        self.pending_merges: list[tuple[int, int, tuple[str, str, str], int, str]] = []
         self.reviews: list[tuple[int, int, str]] = []
         self._next_placeholder = -1
 
@@ -251,10 +251,13 @@ class BatchResolver:
                 return f"together they would hold {ours.get((kind, namespace), 0) + n} {kind} values (limit {self.limits.get(kind, 1)})"
         return ""
 
-    def union(self, a: int, b: int, key: tuple[str, str, str], line: int) -> int:
+    def union(self, a: int, b: int, key: tuple[str, str, str], line: int, anchor_key: tuple[str, str, str]) -> int:
         if a > 0 and b > 0:
             survivor, absorbed = min(a, b), max(a, b)  # the older profile survives
-            self.pending_merges.append((survivor, absorbed, key, line))
+            reason = (
+                f"line {line} has {anchor_key[0]} {anchor_key[2]} of one customer and {key[0]} {key[2]} of the other"
+            )
+            self.pending_merges.append((survivor, absorbed, key, line, reason))
         elif b > 0:
             survivor, absorbed = b, a
         else:
@@ -311,7 +314,7 @@ class BatchResolver:
                 self.reviews.append((anchor, other, f"{key[0]} {key[2]} on line {row.line} links them, but {blocker}"))
                 continue
             resolution.changed_rows.add(index)
-            anchor = self.union(anchor, other, key, row.line)
+            anchor = self.union(anchor, other, key, row.line, top)
         return anchor
 
     def _load(self, rows: list[ChannelRow], keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
@@ -435,7 +438,7 @@ class BatchResolver:
         if real:
             self._create_customers(rows, resolution, set(real.values()))
 
-        for survivor, absorbed, key, line in self.pending_merges:
+        for survivor, absorbed, key, line, reason in self.pending_merges:
             s, a = Customer.objects.get(pk=survivor), Customer.objects.get(pk=absorbed)
             if a.merged_into_id == s.pk:
                 continue
@@ -443,7 +446,7 @@ class BatchResolver:
                 customer_merge(
                     survivor=s,
                     absorbed=a,
-                    reason=f"{key[0]} {key[2]} is on both profiles (line {line})",
+                    reason=reason,
                     identifier_kind=key[0],
                     identifier_value=key[2],
                     source=source,
