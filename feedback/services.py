@@ -1,0 +1,691 @@
+"""Writes of pulse feedback: scheduling invitations, sending them exactly once, answers, follow-ups.
+
+Flow: ``invitations_schedule`` (beat) turns new qualifying touchpoints into invitations, set-based;
+``invitations_send_due`` (beat) claims due invitations in batches and sends them; the customer's POST
+calls ``response_record`` then maybe ``response_comment``; a detractor's answer opens a ``FollowUp``
+that managers work with ``follow_up_contact`` / ``follow_up_note`` / ``follow_up_resolve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import connection, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from feedback import wording
+from feedback.analysis import analyze
+from feedback.delivery import DeliveryUncertain, EmailTransport
+from feedback.models import (
+    FollowUp,
+    FollowUpEntry,
+    FollowUpStatus,
+    Invitation,
+    InvitationChannel,
+    InvitationStatus,
+    Response,
+    ScanState,
+    Suppression,
+)
+from feedback.sms import PermanentSendError, TransientSendError, sms_backend
+from feedback.tokens import make_token
+from profiles.models import Channel, Customer, Identifier, IdentifierKind, Moment
+from profiles.services import customer_set_consent, touchpoint_record
+from profiles.stores import store_info
+
+log = logging.getLogger("feedback")
+
+SCAN_NAME = "invitations"
+# Answers faster than this after delivery are flagged as possibly automated.
+FAST_ANSWER_SECONDS = 5
+RETRY_BASE_SECONDS = 60
+RETRY_MAX_SECONDS = 3600
+
+
+# --- Quiet hours --------------------------------------------------------------------------------
+
+
+def next_allowed_time(when: datetime, tz_name: str) -> datetime:
+    """``when``, or the end of the quiet hours in the store's time zone if it falls inside them."""
+    quiet = settings.FEEDBACK_QUIET_HOURS
+    if not quiet:
+        return when
+    start, end = quiet
+    tz = ZoneInfo(tz_name or "UTC")
+    local = when.astimezone(tz)
+    hour = local.hour
+    inside = (hour >= start or hour < end) if start > end else (start <= hour < end)
+    if not inside:
+        return when
+    day = local.date() + timedelta(days=1) if (start > end and hour >= start) else local.date()
+    return datetime(day.year, day.month, day.day, end, tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def _quiet_hours_sql(base: str, tz: str) -> str:
+    """The same rule as ``next_allowed_time``, as a SQL expression over ``base`` (timestamptz) and ``tz``."""
+    quiet = settings.FEEDBACK_QUIET_HOURS
+    if not quiet:
+        return base
+    start, end = (int(h) for h in quiet)
+    local = f"({base} AT TIME ZONE {tz})"
+    hour = f"extract(hour FROM {local})"
+    inside = f"({hour} >= {start} OR {hour} < {end})" if start > end else f"({hour} >= {start} AND {hour} < {end})"
+    next_day = f"({hour} >= {start})" if start > end else "false"
+    target = (
+        f"((date_trunc('day', {local}) + CASE WHEN {next_day} THEN interval '1 day' ELSE interval '0' END"
+        f" + interval '{end} hours') AT TIME ZONE {tz})"
+    )
+    return f"(CASE WHEN {inside} THEN {target} ELSE {base} END)"
+
+
+# --- Scheduling ---------------------------------------------------------------------------------
+
+_SCHEDULE_SQL = """
+INSERT INTO feedback_invitation (
+  public_id, survey_id, touchpoint_id, customer_id, channel, store_code, moment, touchpoint_channel,
+  associate_code, occurred_at, language, status, reason, send_after, expires_at, token_key, short_code,
+  attempts, last_error, created_at)
+SELECT DISTINCT ON (q.customer_id)
+  gen_random_uuid(), q.survey_id, q.touchpoint_id, q.customer_id, q.channel, q.store_code, q.moment,
+  q.touchpoint_channel, q.associate_code, q.occurred_at,
+  CASE WHEN q.country = ANY(%(french)s) THEN 'fr' ELSE 'en' END,
+  'scheduled', '', {send_after}, q.occurred_at + %(max_age)s,
+  replace(gen_random_uuid()::text, '-', ''), left(replace(gen_random_uuid()::text, '-', ''), 12)
+    || substr(replace(gen_random_uuid()::text, '-', ''), 20, 4),
+  0, '', %(now)s
+FROM (
+  SELECT t.id AS touchpoint_id, t.customer_id, t.moment, t.channel AS touchpoint_channel, t.store_code,
+         t.associate_code, t.occurred_at, s.id AS survey_id,
+         greatest(t.occurred_at + make_interval(mins => s.delay_minutes), %(now)s) AS base,
+         coalesce(st.timezone, 'UTC') AS tz, coalesce(st.country, '') AS country,
+         (SELECT u.ch FROM unnest(s.channels) WITH ORDINALITY AS u(ch, n)
+           WHERE EXISTS (SELECT 1 FROM profiles_identifier i WHERE i.customer_id = t.customer_id
+                          AND i.kind = CASE u.ch WHEN 'email' THEN 'email' ELSE 'phone' END)
+           ORDER BY u.n LIMIT 1) AS channel
+  FROM profiles_touchpoint t
+  JOIN feedback_survey s ON s.is_active AND t.moment = ANY(s.moments)
+  JOIN profiles_customer c ON c.id = t.customer_id
+  LEFT JOIN clienteling_store st ON st.code = t.store_code
+  WHERE t.id > %(after)s AND t.id <= %(upto)s
+    AND t.occurred_at > %(now)s - %(max_age)s
+    AND c.consent_surveys AND c.merged_into_id IS NULL AND c.erased_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM feedback_suppression x WHERE x.customer_id = t.customer_id)
+    AND NOT EXISTS (SELECT 1 FROM feedback_invitation p WHERE p.customer_id = t.customer_id
+                     AND p.status IN ('scheduled', 'sending', 'sent', 'answered')
+                     AND p.send_after > %(now)s - %(cap)s)
+) q
+WHERE q.channel IS NOT NULL
+ORDER BY q.customer_id, q.occurred_at DESC, q.survey_id
+ON CONFLICT DO NOTHING
+"""
+
+
+@dataclass
+class ScheduleResult:
+    created: int = 0
+    scanned_to: int = 0
+
+
+def invitations_schedule(*, max_chunks: int = 20) -> ScheduleResult:
+    """Create invitations for qualifying touchpoints past the watermark; imported and live alike.
+
+    One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` per chunk of touchpoint ids: at most one
+    invitation per customer per chunk (her latest qualifying touchpoint), none within the frequency cap,
+    none without survey consent or after an unsubscribe, none for touchpoints already too old.
+    Re-reading a chunk is harmless (the unique pair and the cap), which is what makes the watermark's
+    wait for slow transactions (``ScanState``) cheap.
+    """
+    result = ScheduleResult()
+    ScanState.objects.get_or_create(name=SCAN_NAME)
+    for _ in range(max_chunks):
+        created, promoted, more = _schedule_chunk(result)
+        result.created += created
+        if not (promoted and more):
+            break
+    return result
+
+
+@transaction.atomic
+def _schedule_chunk(result: ScheduleResult) -> tuple[int, bool, bool]:
+    state = ScanState.objects.select_for_update().get(name=SCAN_NAME)  # one scanner at a time
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        (oldest_running,) = cursor.fetchone()
+        promoted = state.pending_id <= state.last_id or oldest_running >= state.pending_xmax
+        if promoted:
+            state.last_id = max(state.last_id, state.pending_id)
+        upto = state.last_id + settings.FEEDBACK_SCAN_CHUNK
+        cursor.execute("SELECT max(id) FROM profiles_touchpoint WHERE id > %s AND id <= %s", [state.last_id, upto])
+        (seen_max,) = cursor.fetchone()
+        created = 0
+        if seen_max is not None:
+            sql = _SCHEDULE_SQL.format(send_after=_quiet_hours_sql("q.base", "q.tz"))
+            cursor.execute(
+                sql,
+                {
+                    "after": state.last_id,
+                    "upto": seen_max,
+                    "max_age": timedelta(hours=settings.FEEDBACK_MAX_AGE_HOURS),
+                    "cap": timedelta(days=settings.FEEDBACK_FREQUENCY_CAP_DAYS),
+                    "french": sorted(wording.FRENCH_COUNTRIES),
+                    "now": timezone.now(),
+                },
+            )
+            created = cursor.rowcount
+            # Rows with lower ids may still be in flight in transactions running now: wait for them
+            # all to finish (xmax of a snapshot taken after the scan) before moving last_id past them.
+            cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            (state.pending_xmax,) = cursor.fetchone()
+            state.pending_id = seen_max
+        state.save(update_fields=["last_id", "pending_id", "pending_xmax", "updated_at"])
+    result.scanned_to = state.pending_id
+    return created, promoted, seen_max is not None
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+_CLAIM_SQL = """
+UPDATE feedback_invitation SET status = 'sending', claim_token = %(claim)s,
+       claimed_until = %(now)s + %(lease)s, attempts = attempts + 1
+WHERE id IN (
+  SELECT id FROM feedback_invitation
+  WHERE (status = 'scheduled' AND send_after <= %(now)s) OR (status = 'sending' AND claimed_until < %(now)s)
+  ORDER BY send_after
+  LIMIT %(batch)s
+  FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    expired: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    failed: int = 0
+    retrying: int = 0
+    lost_claims: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SendResult) -> None:
+        for name in ("sent", "expired", "suppressed", "deferred", "failed", "retrying", "lost_claims"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+
+
+def invitations_send_due(*, max_batches: int | None = None, batch_size: int | None = None) -> SendResult:
+    """Claim due invitations batch by batch (``FOR UPDATE SKIP LOCKED``) and send each exactly once.
+
+    Two beats, two workers, a retried task: each batch is claimed by one caller only, and a claim that
+    outlives its worker (killed mid-batch) is taken over after ``FEEDBACK_SEND_LEASE_SECONDS``.
+    """
+    total = SendResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        claim = uuid.uuid4()
+        ids = invitations_claim(claim=claim, batch_size=batch_size or settings.FEEDBACK_SEND_BATCH)
+        if not ids:
+            break
+        batches += 1
+        total.add(invitations_send_claimed(ids=ids, claim=claim))
+    return total
+
+
+def invitations_claim(*, claim: uuid.UUID, batch_size: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "claim": claim,
+                "lease": timedelta(seconds=settings.FEEDBACK_SEND_LEASE_SECONDS),
+                "batch": batch_size,
+                "now": timezone.now(),
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _release(ids: list[int], claim: uuid.UUID, **changes) -> int:
+    if not ids:
+        return 0
+    return Invitation.objects.filter(pk__in=ids, claim_token=claim, status=InvitationStatus.SENDING).update(
+        claim_token=None, claimed_until=None, **changes
+    )
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+
+
+def invitations_send_claimed(*, ids: list[int], claim: uuid.UUID) -> SendResult:
+    """Send the invitations this caller claimed; each is settled on its own (sent, retry, failed...)."""
+    result = SendResult()
+    now = timezone.now()
+    invitations = list(
+        Invitation.objects.filter(pk__in=ids, claim_token=claim)
+        .select_related("survey", "customer")
+        .order_by("send_after", "pk")
+    )
+    customer_ids = {inv.customer_id for inv in invitations}
+    suppressed = set(Suppression.objects.filter(customer_id__in=customer_ids).values_list("customer_id", flat=True))
+    recently_asked = set(
+        Invitation.objects.filter(
+            customer_id__in=customer_ids,
+            status__in=[InvitationStatus.SENT, InvitationStatus.ANSWERED],
+            sent_at__gt=now - timedelta(days=settings.FEEDBACK_FREQUENCY_CAP_DAYS),
+        ).values_list("customer_id", flat=True)
+    )
+    addresses: dict[tuple[int, str], str] = {}
+    for customer_id, kind, value in (
+        Identifier.objects.filter(customer_id__in=customer_ids, kind__in=[IdentifierKind.EMAIL, IdentifierKind.PHONE])
+        .order_by("customer_id", "kind", "-created_at")
+        .values_list("customer_id", "kind", "value")
+    ):
+        addresses.setdefault((customer_id, kind), value)
+
+    expired, not_allowed, deferred, to_send = [], [], [], []
+    for invitation in invitations:
+        customer = invitation.customer
+        kind = IdentifierKind.EMAIL if invitation.channel == InvitationChannel.EMAIL else IdentifierKind.PHONE
+        address = addresses.get((customer.pk, kind))
+        tz = store_info(invitation.store_code).timezone
+        if invitation.expires_at <= now:
+            expired.append(invitation.pk)
+        elif (
+            not customer.consent_surveys
+            or customer.merged_into_id
+            or customer.erased_at
+            or customer.pk in suppressed
+            or customer.pk in recently_asked
+            or not address
+        ):
+            not_allowed.append((invitation.pk, _why_not(customer, suppressed, recently_asked, address)))
+        elif (later := next_allowed_time(now, tz)) != now:
+            deferred.append((invitation.pk, later))
+        else:
+            to_send.append((invitation, address))
+            recently_asked.add(customer.pk)  # two invitations of hers in one batch: only the first goes
+
+    result.expired = _release(expired, claim, status=InvitationStatus.EXPIRED, reason="too old to ask")
+    for pk, reason in not_allowed:
+        result.suppressed += _release([pk], claim, status=InvitationStatus.SUPPRESSED, reason=reason)
+    for pk, later in deferred:
+        result.deferred += _release([pk], claim, status=InvitationStatus.SCHEDULED, send_after=later, attempts=0)
+
+    emails = [(inv, address) for inv, address in to_send if inv.channel == InvitationChannel.EMAIL]
+    texts = [(inv, address) for inv, address in to_send if inv.channel == InvitationChannel.SMS]
+    if emails:
+        _send_emails(emails, claim, result)
+    if texts:
+        _send_texts(texts, claim, result)
+    if result.errors:
+        log.warning("invitation send errors", extra={"errors": result.errors[:10], "count": len(result.errors)})
+    return result
+
+
+def _why_not(customer: Customer, suppressed: set, recently_asked: set, address: str | None) -> str:
+    if customer.pk in suppressed:
+        return "unsubscribed"
+    if customer.merged_into_id or customer.erased_at:
+        return "customer merged or erased"
+    if not customer.consent_surveys:
+        return "no survey consent"
+    if customer.pk in recently_asked:
+        return "frequency cap"
+    return "no address for the channel"
+
+
+def _mark_sent(invitation: Invitation, claim: uuid.UUID) -> bool:
+    """The commit point: sent, if and only if this caller still holds the claim (autocommit, one UPDATE)."""
+    return (
+        Invitation.objects.filter(pk=invitation.pk, claim_token=claim, status=InvitationStatus.SENDING).update(
+            status=InvitationStatus.SENT, sent_at=timezone.now(), claim_token=None, claimed_until=None
+        )
+        == 1
+    )
+
+
+def _settle_failure(invitation: Invitation, claim: uuid.UUID, error: Exception, *, committed: bool) -> str:
+    """A send that did not go through: retry later with backoff (transient) or record it (permanent)."""
+    transient = isinstance(error, TransientSendError) and invitation.attempts < settings.FEEDBACK_MAX_ATTEMPTS
+    changes = {"last_error": str(error)[:500], "claim_token": None, "claimed_until": None}
+    if transient:
+        changes.update(status=InvitationStatus.SCHEDULED, send_after=timezone.now() + _retry_delay(invitation.attempts))
+    else:
+        changes.update(status=InvitationStatus.FAILED, reason="permanent error" if not transient else "")
+    rows = Invitation.objects.filter(pk=invitation.pk)
+    # Before the commit point the row is still ours (claimed); after it, it says sent and we correct it.
+    rows = rows.filter(status=InvitationStatus.SENT) if committed else rows.filter(claim_token=claim)
+    rows.update(**changes)
+    return "retrying" if transient else "failed"
+
+
+def link_urls(invitation: Invitation) -> dict:
+    token = make_token(invitation)
+    base = settings.SITE_URL
+    answer = base + reverse("feedback:answer", args=[token])
+    low, high = invitation.survey.scale
+    return {
+        "answer": answer,
+        "scores": [(score, f"{answer}?score={score}") for score in range(low, high + 1)],
+        "unsubscribe": base + reverse("feedback:unsubscribe", args=[token]),
+        "honeypot": base + reverse("feedback:honeypot", args=[token]),
+        "short": base + reverse("feedback:short", args=[invitation.short_code]),
+    }
+
+
+def brand_for(invitation: Invitation, language: str) -> str:
+    name = store_info(invitation.store_code).name
+    if name:
+        return name
+    with translation.override(language):
+        return str(wording.FALLBACK_BRAND)
+
+
+def invitation_email(invitation: Invitation, *, address: str) -> EmailMultiAlternatives:
+    """The email: plain text and HTML, the scale as one-tap buttons, RFC 8058 one-click unsubscribe."""
+    language = invitation.language
+    brand = brand_for(invitation, language)
+    urls = link_urls(invitation)
+    survey = invitation.survey
+    low_label, high_label = wording.scale_ends(survey, language=language)
+    context = {
+        "first_name": invitation.customer.greeting_name,
+        "brand": brand,
+        "question": wording.question(survey, brand=brand, language=language),
+        "urls": urls,
+        "scores": [(wording.score_label(survey, s), url) for s, url in urls["scores"]],
+        "low_label": low_label,
+        "high_label": high_label,
+        "nps": survey.kind == "nps",
+    }
+    with translation.override(language):
+        text = render_to_string("feedback/email/invitation.txt", context)
+        html = render_to_string("feedback/email/invitation.html", context)
+        subject = wording.subject(brand=brand, language=language)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[address],
+        headers={
+            "List-Unsubscribe": f"<{urls['unsubscribe']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+            "X-Invitation": str(invitation.public_id),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def invitation_sms_text(invitation: Invitation) -> str:
+    language = invitation.language
+    brand = brand_for(invitation, language)
+    with translation.override(language):
+        from django.utils.translation import gettext as _
+
+        return _("%(brand)s: one quick question about your visit? %(link)s (STOP to opt out)") % {
+            "brand": brand,
+            "link": link_urls(invitation)["short"],
+        }
+
+
+def _send_emails(items: list[tuple[Invitation, str]], claim: uuid.UUID, result: SendResult) -> None:
+    transport = EmailTransport(mailers.default)
+    try:
+        transport.__enter__()
+    except (OSError, smtplib.SMTPException) as error:
+        # The mail server is down: put the whole batch back for later, nothing was sent.
+        for invitation, _ in items:
+            outcome = _settle_failure(invitation, claim, TransientSendError(str(error)), committed=False)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        result.errors.append(f"mail server unreachable: {error}")
+        return
+    try:
+        for invitation, address in items:
+            committed = False
+
+            def commit(invitation=invitation) -> bool:
+                nonlocal committed
+                committed = _mark_sent(invitation, claim)
+                return committed
+
+            try:
+                message = invitation_email(invitation, address=address)
+                if transport.send(message, commit):
+                    result.sent += 1
+                else:
+                    result.lost_claims += 1
+            except DeliveryUncertain as error:
+                result.sent += 1  # counted as sent: resending could deliver twice
+                Invitation.objects.filter(pk=invitation.pk).update(last_error=str(error)[:500])
+                result.errors.append(str(error))
+            except (TransientSendError, PermanentSendError, ValueError) as error:
+                if isinstance(error, ValueError):  # an address Django refuses to put in a header
+                    error = PermanentSendError(f"invalid address: {error}")
+                outcome = _settle_failure(invitation, claim, error, committed=committed)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                result.errors.append(str(error))
+    finally:
+        transport.__exit__(None, None, None)
+
+
+def _send_texts(items: list[tuple[Invitation, str]], claim: uuid.UUID, result: SendResult) -> None:
+    backend = sms_backend()
+    for invitation, phone in items:
+        if not _mark_sent(invitation, claim):
+            result.lost_claims += 1
+            continue
+        try:
+            backend.send(to=phone, text=invitation_sms_text(invitation), reference=str(invitation.public_id))
+            result.sent += 1
+        except (TransientSendError, PermanentSendError) as error:
+            outcome = _settle_failure(invitation, claim, error, committed=True)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            result.errors.append(str(error))
+
+
+# --- The customer's side ------------------------------------------------------------------------
+
+
+def invitation_for_key(key: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("survey", "customer")
+        .filter(token_key=key)
+        .exclude(status__in=[InvitationStatus.SUPPRESSED, InvitationStatus.EXPIRED, InvitationStatus.FAILED])
+        .first()
+    )
+
+
+_RECORD_SQL = """
+WITH inv AS (
+  UPDATE feedback_invitation SET status = 'answered'
+  WHERE token_key = %(key)s AND survey_id = %(survey)s AND status IN ('sent', 'answered')
+  RETURNING id, survey_id, customer_id, store_code, moment, touchpoint_channel, channel, associate_code,
+            language, sent_at, honeypot_at
+), resp AS (
+  INSERT INTO feedback_response AS r (
+    public_id, invitation_id, survey_id, kind, score, comment, sentiment, sentiment_score, themes, customer_id,
+    store_code, moment, channel, invitation_channel, associate_code, language, answered_at, first_answered_at,
+    seconds_after_delivery, bot_suspected, bot_reasons)
+  SELECT gen_random_uuid(), inv.id, inv.survey_id, %(kind)s, %(score)s, '', '', NULL, '{}', inv.customer_id,
+         inv.store_code, inv.moment, inv.touchpoint_channel, inv.channel, inv.associate_code, inv.language,
+         %(now)s, %(now)s, extract(epoch FROM %(now)s - inv.sent_at)::int,
+         b.reasons <> '{}', b.reasons
+  FROM inv, LATERAL (SELECT array_remove(ARRAY[
+      CASE WHEN %(now)s - inv.sent_at < %(fast)s THEN 'fast_answer' END,
+      CASE WHEN inv.honeypot_at IS NOT NULL THEN 'honeypot_link' END], NULL)::varchar[] AS reasons) b
+  ON CONFLICT (invitation_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
+  RETURNING r.id, r.customer_id, r.store_code, r.associate_code, (r.xmax = 0) AS inserted
+), summary AS (
+  UPDATE profiles_customersummary SET last_feedback_score = %(score)s, last_feedback_at = %(now)s
+  WHERE customer_id = (SELECT customer_id FROM inv)
+), follow_up AS (
+  INSERT INTO feedback_followup (public_id, response_id, customer_id, store_code, assigned_to_id, associate_code,
+                                 status, due_at, resolution, created_at)
+  SELECT gen_random_uuid(), resp.id, resp.customer_id, resp.store_code,
+         (SELECT a.id FROM clienteling_associate a JOIN auth_user u ON u.id = a.user_id
+           WHERE u.username = resp.associate_code AND u.is_active AND resp.associate_code <> '' LIMIT 1),
+         resp.associate_code, 'open', %(now)s + %(due)s, '', %(now)s
+  FROM resp WHERE %(detractor)s
+  ON CONFLICT (response_id) DO NOTHING
+  RETURNING id
+)
+SELECT resp.id, resp.customer_id, resp.inserted, (SELECT count(*) FROM follow_up) FROM resp
+"""
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    response_id: int
+    customer_id: int
+    first_time: bool
+    follow_up_opened: bool
+
+
+def response_record(*, survey_id: int, kind: str, key: str, score: int, detractor: bool) -> RecordedAnswer | None:
+    """Record (or replace) her answer in one statement; None if the invitation cannot be answered.
+
+    Answering again while the link is valid replaces the score (the latest tap is what she meant); the
+    first answer's time is kept. A detractor's first detractor answer opens a follow-up for the store,
+    assigned to the associate who served her when that person is known; the greeting card summary gets
+    the score. The timeline touchpoint is written after commit by a task.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_SQL,
+            {
+                "key": key,
+                "survey": survey_id,
+                "kind": kind,
+                "score": score,
+                "fast": timedelta(seconds=FAST_ANSWER_SECONDS),
+                "due": timedelta(hours=settings.FEEDBACK_FOLLOW_UP_DUE_HOURS),
+                "detractor": detractor,
+                "now": timezone.now(),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    answer = RecordedAnswer(response_id=row[0], customer_id=row[1], first_time=row[2], follow_up_opened=row[3] > 0)
+    from feedback.tasks import response_to_timeline
+
+    transaction.on_commit(lambda: response_to_timeline.delay(answer.response_id))
+    return answer
+
+
+@transaction.atomic
+def response_comment(*, response: Response, comment: str) -> Response:
+    """Add (or replace) her comment, with its sentiment and themes computed on the spot."""
+    comment = comment.strip()[:2000]
+    analysis = analyze(comment, language=response.language)
+    response.comment = comment
+    response.sentiment = analysis.sentiment
+    response.sentiment_score = analysis.score
+    response.themes = analysis.themes
+    response.commented_at = timezone.now()
+    response.save(update_fields=["comment", "sentiment", "sentiment_score", "themes", "commented_at"])
+    return response
+
+
+def response_to_timeline(*, response_id: int) -> None:
+    """Her answer on her timeline as a ``feedback_given`` touchpoint (idempotent per response)."""
+    response = Response.objects.select_related("customer").filter(pk=response_id).first()
+    if response is None:
+        return
+    touchpoint_record(
+        customer=response.customer,
+        moment=Moment.FEEDBACK_GIVEN,
+        channel=Channel.EMAIL if response.invitation_channel == InvitationChannel.EMAIL else Channel.SMS,
+        occurred_at=response.first_answered_at,
+        store_code=response.store_code,
+        associate_code=response.associate_code,
+        external_id=f"feedback-response-{response.public_id}",
+        properties={"score": response.score, "survey": response.kind},
+    )
+
+
+def invitation_honeypot_hit(*, key: str) -> None:
+    """A link no person can see was followed: a scanner or a bot. Later answers get flagged."""
+    Invitation.objects.filter(token_key=key, honeypot_at__isnull=True).update(honeypot_at=timezone.now())
+
+
+@transaction.atomic
+def customer_unsubscribe(*, invitation: Invitation, via: str) -> bool:
+    """Stop asking her, across every survey and channel. Idempotent; True when this call did it."""
+    _, created = Suppression.objects.get_or_create(
+        customer=invitation.customer, defaults={"via": via, "invitation": invitation, "reason": "unsubscribe"}
+    )
+    if invitation.customer.consent_surveys:
+        customer_set_consent(customer=invitation.customer, purpose="surveys", granted=False, source=f"feedback-{via}")
+    Invitation.objects.filter(
+        customer=invitation.customer, status__in=[InvitationStatus.SCHEDULED, InvitationStatus.SENDING]
+    ).filter(Q(claim_token__isnull=True) | Q(claimed_until__lt=timezone.now())).update(
+        status=InvitationStatus.SUPPRESSED, reason="unsubscribed", claim_token=None
+    )
+    return created
+
+
+# --- Closing the loop ---------------------------------------------------------------------------
+
+
+def _entry(follow_up: FollowUp, *, kind: str, text: str, by) -> FollowUpEntry:
+    return FollowUpEntry.objects.create(follow_up=follow_up, kind=kind, text=text.strip()[:2000], author=by)
+
+
+@transaction.atomic
+def follow_up_contact(*, follow_up: FollowUp, by, text: str = "") -> FollowUp:
+    """She was contacted (call, message, in person)."""
+    if follow_up.status == FollowUpStatus.RESOLVED:
+        raise ValueError("This follow-up is already resolved.")
+    follow_up.status = FollowUpStatus.CONTACTED
+    follow_up.contacted_at = follow_up.contacted_at or timezone.now()
+    follow_up.save(update_fields=["status", "contacted_at"])
+    _entry(follow_up, kind="contacted", text=text, by=by)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_note(*, follow_up: FollowUp, by, text: str) -> FollowUpEntry:
+    if not text.strip():
+        raise ValueError("Write a note first.")
+    return _entry(follow_up, kind="note", text=text, by=by)
+
+
+@transaction.atomic
+def follow_up_resolve(*, follow_up: FollowUp, by, resolution: str) -> FollowUp:
+    """Close the loop: the resolution is kept, logged, and written to her timeline as a touchpoint."""
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValueError("Say how it was resolved.")
+    locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if locked.status == FollowUpStatus.RESOLVED:
+        return locked
+    locked.status = FollowUpStatus.RESOLVED
+    locked.resolution = resolution[:2000]
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = by
+    locked.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
+    _entry(locked, kind="resolved", text=resolution, by=by)
+    touchpoint_record(
+        customer=locked.customer,
+        moment=Moment.SERVICE_CONTACT,
+        channel=Channel.STORE,
+        store_code=locked.store_code,
+        associate_code=getattr(by, "username", "") or "",
+        external_id=f"feedback-follow-up-{locked.public_id}",
+        properties={"event": "feedback_follow_up_resolved", "resolution": resolution[:300], "resolved": True},
+    )
+    return locked

@@ -1,0 +1,56 @@
+"""Feedback tasks: thin, idempotent, take ids, call services.
+
+Sending is safe to run twice at once (claims) and safe to kill (see feedback/delivery.py); the broker's
+redelivery of a killed task (acks_late + reject_on_worker_lost) only re-runs a claim loop. Retry
+countdowns stay far below the Redis visibility timeout.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from feedback import services
+
+SEND_QUEUE = "sends"
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def invitations_schedule() -> int:
+    return services.invitations_schedule().created
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def invitations_send_due(max_batches: int | None = 50) -> int:
+    """Create what is newly due, then send it: the same service as ``manage.py send_due_invitations``."""
+    services.invitations_schedule()
+    return services.invitations_send_due(max_batches=max_batches).sent
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def response_to_timeline(response_id: int) -> None:
+    services.response_to_timeline(response_id=response_id)
