@@ -684,6 +684,28 @@ def generate_demo_files(
     now: datetime | None = None,
 ) -> dict[str, Path]:
     """Write one channel CSV per source; same arguments => byte-identical files."""
+    paths, _ = _generate(
+        directory,
+        customers=customers,
+        touchpoints=touchpoints,
+        seed=seed,
+        stores=stores,
+        associates=associates,
+        now=now,
+    )
+    return paths
+
+
+def _generate(
+    directory: Path,
+    *,
+    customers: int,
+    touchpoints: int,
+    seed: int,
+    stores: list[tuple],
+    associates: dict[str, list[str]] | None,
+    now: datetime | None,
+) -> tuple[dict[str, Path], list[Person]]:
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     rng = random.Random(seed)
     names = NamePools(seed)
@@ -701,7 +723,39 @@ def generate_demo_files(
     writer = DemoWriter(seed=seed, stores=stores, associates=associates or {}, now=now)
     for person in people:
         writer.journeys(person)
-    return writer.write(directory)
+    return writer.write(directory), people
+
+
+def _crm_attributes_apply(people: list[Person]) -> int:
+    """Preferred names, loyalty tiers and home stores, as a CRM or loyalty program knows them.
+
+    Channel files (contract 4) and Segment traits have no field for these, so the demo sets them on the
+    profiles the import created, and only where the import left them empty.
+    """
+    from django.db import transaction
+
+    from profiles.models import Customer, Identifier
+
+    wanted = {}
+    for person in people:
+        key = ("email", person.email) if person.email else ("phone", person.phone)
+        wanted[key] = person
+    found = Identifier.objects.filter(
+        namespace="", kind__in=["email", "phone"], value__in=[value for _, value in wanted]
+    ).values_list("kind", "value", "customer_id")
+    owner = {customer_id: wanted[(kind, value)] for kind, value, customer_id in found if (kind, value) in wanted}
+    changed = []
+    for customer in Customer.objects.filter(pk__in=owner).order_by("pk"):
+        person = owner[customer.pk]
+        before = (customer.preferred_name, customer.tier, customer.home_store_code)
+        customer.preferred_name = customer.preferred_name or person.preferred_name
+        customer.tier = customer.tier or person.tier
+        customer.home_store_code = customer.home_store_code or person.store[0]
+        if (customer.preferred_name, customer.tier, customer.home_store_code) != before:
+            changed.append(customer)
+    with transaction.atomic():
+        Customer.objects.bulk_update(changed, ["preferred_name", "tier", "home_store_code"], batch_size=1000)
+    return len(changed)
 
 
 # --------------------------------------------------------------------------------------------- seed
@@ -725,7 +779,7 @@ def seed(
     from profiles.models import Customer, Source, Touchpoint
 
     directory = directory or Path(settings.BASE_DIR) / DEMO_DIRECTORY
-    paths = generate_demo_files(
+    paths, people = _generate(
         directory,
         customers=customers,
         touchpoints=touchpoints,
@@ -743,6 +797,7 @@ def seed(
         source, _ = Source.objects.get_or_create(name=name, defaults={"kind": SOURCES[name]})
         sources.append(source)
         call_command("import_channel_data", str(path), "--source", name, stdout=out or io.StringIO())
+    _crm_attributes_apply(people)
     return {
         "customers": Customer.objects.live().count(),
         "touchpoints": Touchpoint.objects.filter(source__in=sources).count(),

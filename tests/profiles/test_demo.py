@@ -287,4 +287,8 @@ def test_seed_demo_imports_everything_it_generates_with_no_rejected_row(tmp_path
     assert sum(job.rows for job in jobs) == 1000
     assert Touchpoint.objects.exclude(source__name="clienteling").count() == 1000
     assert Customer.objects.live().count() == 50
+    customers = Customer.objects.live()
+    assert customers.exclude(preferred_name="").exists() or customers.filter(first_name__in=demo.NICKNAMES).count() < 3
+    assert customers.exclude(tier="").exists()
+    assert not customers.filter(home_store_code="").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.csv" for name in demo.SOURCES)
