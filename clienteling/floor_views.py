@@ -336,7 +336,7 @@ def kiosk_throttled(request: HttpRequest) -> bool:
 def _kiosk_render(request, step: str, store: Store, context=None, status=200) -> HttpResponse:
     """Every kiosk screen is one page (kiosk.html) at a different step: checkin, welcome, join, thanks, busy."""
     context = {"store": store, "step": step, **(context or {})}
-    return render(request, "checkin", context, status=status)
+    return render(request, "clienteling/kiosk.html", context, status=status)
 
 
 @never_cache

@@ -49,7 +49,7 @@ class Card:
 
 def arrivals_for_cards():
     return Arrival.objects.select_related(
-        "store", "customer", "customer__summary", "appointment", "claimed_by__user"
+        "store", "customer", "customer__summary", "appointment__associate__user", "claimed_by__user"
     ).order_by("-created_at")
 
 
