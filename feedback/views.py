@@ -65,6 +65,7 @@ def _page_context(invitation: Invitation, token: str) -> dict:
         "low_label": low_label,
         "high_label": high_label,
         "language": language,
+        "LANGUAGE_CODE": language,
     }
 
 

@@ -67,6 +67,7 @@ def make_invitation(customer, *, store="PAR01", associate="", status=InvitationS
         "associate_code": associate,
         "occurred_at": touchpoint.occurred_at,
         "status": status,
+        "language": "fr" if store == "PAR01" else "en",
         "send_after": now - timedelta(seconds=sent_ago),
         "sent_at": now - timedelta(seconds=sent_ago) if status == InvitationStatus.SENT else None,
         "expires_at": now + timedelta(hours=24),
