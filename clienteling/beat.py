@@ -13,4 +13,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50, "queue": "realtime"},
     },
+    # Pulse feedback: create invitations from new touchpoints, then send what is due (claims make overlap safe).
+    "feedback-send-due-invitations": {
+        "task": "feedback.tasks.invitations_send_due",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50, "queue": "sends"},
+    },
 }
