@@ -14,7 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from profiles import derived
-from profiles.models import Channel, ConsentPurpose, Customer, Identifier, IdentifierKind, Source, Touchpoint
+from profiles.models import (
+    Channel,
+    ConsentPurpose,
+    Customer,
+    Identifier,
+    IdentifierKind,
+    MatchReview,
+    Note,
+    Source,
+    Touchpoint,
+)
 from profiles.normalize import normalize
 from profiles.stores import store_info
 
@@ -139,3 +149,47 @@ def customer_register(
         if granted:
             customer_set_consent(customer=customer, purpose=purpose, granted=True, source=consent_source)
     return customer
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+class NoteInvalid(ValueError):
+    """The note cannot be saved; the message says why in words the associate understands."""
+
+
+@transaction.atomic
+def note_add(*, customer: Customer, author, text: str, store_code: str = "") -> Note:
+    """Add an associate's note to her profile (trimmed; empty or over 2,000 characters is refused)."""
+    text = (text or "").strip()
+    if not text:
+        raise NoteInvalid("Write something before saving the note.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise NoteInvalid(f"A note can be at most {NOTE_MAX_LENGTH:,} characters (this one has {len(text):,}).")
+    return Note.objects.create(
+        customer=customer,
+        author=author if getattr(author, "is_authenticated", False) else None,
+        store_code=store_code[:20],
+        text=text,
+    )
+
+
+@transaction.atomic
+def note_pin(*, note: Note, pinned: bool) -> Note:
+    """Pin a note to the top of her profile, or unpin it."""
+    if note.pinned != pinned:
+        note.pinned = pinned
+        note.save(update_fields=["pinned"])
+    return note
+
+
+@transaction.atomic
+def match_review_dismiss(*, review: MatchReview) -> None:
+    """ "Not the same person": close the suggestion and keep the pair apart in later imports."""
+    from profiles.identity import KEPT_APART  # identity imports this module's neighbours; keep the edge lazy
+
+    updated = MatchReview.objects.filter(pk=review.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolution=KEPT_APART
+    )
+    if not updated:
+        raise ValueError("this suggestion was already resolved")

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from profiles import views
 
 app_name = "profiles"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("customers/", views.search, name="search"),
+    path("customers/review/", views.review, name="review"),
+    path("customers/review/resolve/", views.review_resolve, name="review_resolve"),
+    path("customers/merges/<uuid:merge_id>/undo/", views.merge_undo, name="merge_undo"),
+    path("customers/<uuid:public_id>/", views.profile, name="profile"),
+    path("customers/<uuid:public_id>/notes/", views.note_add, name="note_add"),
+    path("customers/<uuid:public_id>/notes/<uuid:note_id>/pin/", views.note_pin, name="note_pin"),
+]
