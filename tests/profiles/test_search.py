@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
+from profiles.models import PiiAccess
 from profiles.search import customer_ids_matching, search_tokens
 from tests.factories import CustomerFactory, IdentifierFactory
 
@@ -89,3 +91,60 @@ def test_the_search_column_follows_a_name_change(christine):
     christine.save(update_fields=["last_name"])
     assert customer_ids_matching("lefevre") == [christine.pk]
     assert customer_ids_matching("dupre christine") == []
+
+
+# --- The search page -------------------------------------------------------------------------------
+
+
+def _search(client, text, **headers):
+    return client.post(reverse("profiles:search"), {"q": text}, headers=headers)
+
+
+def test_the_search_page_answers_as_you_type_with_masked_results(associate_client, christine):
+    page = associate_client.get(reverse("profiles:search")).content.decode()
+    assert 'hx-trigger="input changed delay:250ms, search"' in page
+    response = _search(associate_client, "chritine", **{"HX-Request": "true", "HX-Target": "customer-q"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="search-results"')
+    assert "Christine Dupré" in html
+    assert "c•••@example.com" in html and "+33 •• •• •• 78" in html and "•••042" in html
+    assert "christine.dupre@example.com" not in html and "LOY-00042" not in html
+    assert reverse("profiles:profile", args=[christine.public_id]) in html
+
+
+def test_each_result_shown_is_audited(associate_client, associate, christine):
+    other = CustomerFactory(first_name="Christophe", last_name="Martin")
+    _search(associate_client, "chris", **{"HX-Request": "true"})
+    rows = set(PiiAccess.objects.values_list("user", "customer", "action"))
+    assert rows == {(associate.user.pk, christine.pk, "search_result"), (associate.user.pk, other.pk, "search_result")}
+
+
+def test_nothing_found_says_so_and_audits_nothing(associate_client, christine):
+    html = _search(associate_client, "Zyxwv", **{"HX-Request": "true"}).content.decode()
+    assert "No customer matches." in html
+    assert not PiiAccess.objects.exists()
+
+
+def test_the_typed_text_never_goes_into_a_url(associate_client):
+    page = associate_client.get(reverse("profiles:search")).content.decode()
+    assert 'method="post"' in page and "hx-get" not in page
+
+
+def test_search_runs_the_same_queries_for_one_result_or_twenty(associate_client, django_assert_num_queries):
+    CustomerFactory(first_name="Solene", last_name="Unique")
+    for n in range(25):
+        customer = CustomerFactory(first_name="Anna", last_name=f"Berg{n}")
+        IdentifierFactory(customer=customer, kind="email", value=f"anna{n}@example.com")
+    associate_client.get(reverse("profiles:search"))  # the session's first request writes its last-seen time
+    # session, user, associate (staff check), matching ids, customers + summaries, their identifiers, audit insert
+    with django_assert_num_queries(7):
+        assert "Solene" in _search(associate_client, "solene", **{"HX-Request": "true"}).content.decode()
+    with django_assert_num_queries(7):
+        assert (
+            _search(associate_client, "anna", **{"HX-Request": "true"}).content.decode().count('class="result"') == 20
+        )
+
+
+def test_anonymous_searchers_sign_in_first(client):
+    response = client.get(reverse("profiles:search"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
