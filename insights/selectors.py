@@ -15,7 +15,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, NullIf, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -216,20 +217,22 @@ def _theme_examples(scope: Scope, period: Period, themes: list[str]) -> dict[str
         params.append(list(scope.codes))
     params.append(EXAMPLES_PER_THEME)
     examples: dict[str, list[dict]] = defaultdict(list)
-    for theme, comment, score, kind, answered_at in Response.objects.raw(
-        f"""
-        SELECT t.theme AS id, x.comment, x.score, x.kind, x.answered_at
-        FROM unnest(%s::varchar[]) AS t(theme)
-        CROSS JOIN LATERAL (
-            SELECT r.comment, r.score, r.kind, r.answered_at FROM feedback_response r
-            WHERE r.themes @> ARRAY[t.theme]::varchar[] AND r.comment <> '' AND NOT r.bot_suspected
-              AND r.answered_at >= %s AND r.answered_at < %s {store_sql}
-            ORDER BY r.answered_at DESC LIMIT %s
-        ) x
-        """,
-        params,
-    ).iterator():
-        examples[theme].append({"comment": comment, "score": score, "kind": kind, "answered_at": answered_at})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT t.theme, x.comment, x.score, x.kind, x.answered_at
+            FROM unnest(%s::varchar[]) AS t(theme)
+            CROSS JOIN LATERAL (
+                SELECT r.comment, r.score, r.kind, r.answered_at FROM feedback_response r
+                WHERE r.themes @> ARRAY[t.theme]::varchar[] AND r.comment <> '' AND NOT r.bot_suspected
+                  AND r.answered_at >= %s AND r.answered_at < %s {store_sql}
+                ORDER BY r.answered_at DESC LIMIT %s
+            ) x
+            """,
+            params,
+        )
+        for theme, comment, score, kind, answered_at in cursor.fetchall():
+            examples[theme].append({"comment": comment, "score": score, "kind": kind, "answered_at": answered_at})
     return examples
 
 
@@ -315,16 +318,17 @@ def repeat_summary(scope: Scope, period: Period, window: int) -> dict:
 def lifecycle_summary(scope: Scope, period: Period) -> dict:
     """Stage distribution on the latest snapshot in the period, moves between stages, lapsed VIPs.
 
-    Queries: 1 latest snapshot day + 1 distribution + 1 flows.
+    Queries: 1 distribution on the latest snapshot day + 1 flows.
     """
     snapshots = scope.filter(StageDaily.objects.filter(day__lte=period.end))
-    latest = snapshots.aggregate(day=Max("day"))["day"]
+    latest_day = Subquery(snapshots.order_by("-day").values("day")[:1])
     stages = {s: {"stage": s, "label": Lifecycle(s).label, "customers": 0, "vips": 0} for s in Lifecycle.values}
-    if latest:
-        for row in snapshots.filter(day=latest).values("stage").annotate(c=Sum("customers"), v=Sum("vips")):
-            if row["stage"] in stages:
-                stages[row["stage"]]["customers"] = row["c"]
-                stages[row["stage"]]["vips"] = row["v"]
+    latest = None
+    for row in snapshots.filter(day=latest_day).values("day", "stage").annotate(c=Sum("customers"), v=Sum("vips")):
+        latest = row["day"]
+        if row["stage"] in stages:
+            stages[row["stage"]]["customers"] = row["c"]
+            stages[row["stage"]]["vips"] = row["v"]
     total = sum(s["customers"] for s in stages.values())
     for s in stages.values():
         s["pct"] = pct(s["customers"], total)

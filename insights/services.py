@@ -33,6 +33,7 @@ TIME_OVERLAP = dt.timedelta(minutes=15)
 _LOCAL_DAY = "(({col}) AT TIME ZONE COALESCE(s.timezone, 'UTC'))::date"
 _STORE_JOIN = "LEFT JOIN clienteling_store s ON s.code = {alias}.store_code"
 
+BATCH = 200_000  # touchpoints folded in per refresh transaction
 NON_TOUCH_MOMENTS = ("purchased", "returned")  # not credited by attribution: outcomes, not influences
 
 
@@ -82,7 +83,7 @@ def _stable_id_range(wm: Watermark, table: str) -> tuple[int, int]:
 
 
 @transaction.atomic
-def touchpoint_rollups_refresh(*, batch: int = 200_000) -> RefreshResult:
+def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
     """Fold new touchpoints into the daily counts and recompute the purchase facts of the customers they
     belong to (a late web visit changes the attribution of a purchase after it). Safe to run twice."""
     wm = _watermark("touchpoints")
