@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict] = {
     "housekeeping-heartbeat": {
         "task": "clienteling.tasks.heartbeat",
@@ -12,6 +14,21 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "clienteling.tasks.arrivals_expire",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50, "queue": "realtime"},
+    },
+    "insights-touchpoint-rollups": {
+        "task": "insights.tasks.refresh_touchpoint_rollups",
+        "schedule": timedelta(minutes=2),
+        "options": {"expires": 110},
+    },
+    "insights-sentiment-rollups": {
+        "task": "insights.tasks.refresh_sentiment_rollups",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 280},
+    },
+    "insights-nightly-segments": {
+        "task": "insights.tasks.nightly_segments",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 3 * 3600},
     },
     # Pulse feedback: create invitations from new touchpoints, then send what is due (claims make overlap safe).
     "feedback-send-due-invitations": {

@@ -11,6 +11,8 @@ NAVIGATION = [
     ("Customers", "profiles:search", None),
     ("Imports", "profiles:imports", (Role.MANAGER, Role.REGIONAL, Role.ADMIN)),
     ("Feedback", "feedback:dashboard", (Role.MANAGER, Role.REGIONAL, Role.ADMIN)),
+    ("Insights", "insights:sentiment", (Role.MANAGER, Role.REGIONAL, Role.ADMIN)),
+    ("My store", "insights:sentiment", (Role.ASSOCIATE,)),
 ]
 
 

@@ -35,5 +35,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),
     path("", include("feedback.urls")),
+    path("", include("insights.urls")),
     path("", api.urls),
 ]
