@@ -405,6 +405,7 @@ def lifecycle_snapshot_take(*, day: dt.date | None = None) -> int:
             {"day": day, "vip": list(VIP_TIERS)},
         )
         rows = cursor.rowcount
+        cursor.execute("DROP TABLE IF EXISTS insights_stage_now")
         cursor.execute(
             f"""
             CREATE TEMP TABLE insights_stage_now ON COMMIT DROP AS
@@ -456,6 +457,7 @@ def personas_assign(*, now: dt.datetime | None = None) -> int:
     names = " ".join(f"WHEN '{p.code}' THEN %(name_{p.code})s" for p in PERSONAS)
     params: dict = {"now": now, "day": day} | {f"name_{p.code}": str(p.name) for p in PERSONAS}
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS insights_persona_now")
         cursor.execute(
             f"""
             CREATE TEMP TABLE insights_persona_now ON COMMIT DROP AS
