@@ -445,6 +445,7 @@ def checkin_thanks(request: HttpRequest, code: str) -> HttpResponse:
 HOUSE_TILES = [
     {"label": "New arrivals", "kind": "house"},
     {"label": "Personal styling", "kind": "house"},
+    {"label": "Alterations while you shop", "kind": "house"},
 ]
 
 

@@ -93,6 +93,43 @@ def make_customer(
     return customer
 
 
+def make_follow_up(customer, *, score: int, comment: str, store_code: str = "PAR01"):
+    """An unhappy answer with its open follow-up, as the feedback app records them."""
+    from feedback.models import FollowUp, Invitation, Response, Survey
+
+    survey = Survey.objects.first() or Survey.objects.create(
+        name="NPS", kind="nps", moments=["store_visit"], channels=["email"], token_salt="test-salt"
+    )  # transactional tests flush the default survey the migration made
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        survey=survey,
+        touchpoint_id=1,
+        customer=customer,
+        channel="email",
+        store_code=store_code,
+        moment="store_visit",
+        occurred_at=now,
+        send_after=now,
+        expires_at=now + dt.timedelta(days=7),
+    )
+    response = Response.objects.create(
+        invitation=invitation,
+        survey=survey,
+        kind=survey.kind,
+        customer=customer,
+        score=score,
+        comment=comment,
+        store_code=store_code,
+        moment="store_visit",
+        invitation_channel="email",
+        answered_at=now,
+        first_answered_at=now,
+    )
+    return FollowUp.objects.create(
+        response=response, customer=customer, store_code=store_code, due_at=now + dt.timedelta(days=1)
+    )
+
+
 def api_key_for(store):
     return api_key_create(name=f"test-{store.code}", store=store)[1]
 
@@ -118,3 +155,41 @@ class Listener:
 
     def close(self):
         self.pubsub.close()
+
+
+def make_shopper(*, first_name="Jane", last_name="Doe", email=JANE_EMAIL, phone=JANE_PHONE, consent=True, **fields):
+    """A customer whose summary and interests the real derived-data refresh computed from her touchpoints."""
+    from profiles.derived import customers_refresh
+    from profiles.models import Touchpoint
+    from profiles.services import live_source
+
+    customer = CustomerFactory(first_name=first_name, last_name=last_name, consent_recognition=consent, **fields)
+    if email:
+        Identifier.objects.create(customer=customer, kind=IdentifierKind.EMAIL, value=email)
+    if phone:
+        Identifier.objects.create(customer=customer, kind=IdentifierKind.PHONE, value=phone)
+    source, now = live_source(), timezone.now()
+    history = [
+        # days ago, moment, channel, product, category, brand, size, store, associate, revenue
+        (200, "purchased", "store", "Merino crew neck", "Knitwear", "Maison Laine", "M", "PAR01", "hugo", 180),
+        (95, "purchased", "store", "Wool blazer", "Tailoring", "Atelier Nord", "38", "PAR01", "lea", 420),
+        (40, "store_visit", "store", "", "", "", "", "PAR01", "", None),
+        (40, "purchased", "store", "Cashmere sweater", "Knitwear", "Maison Laine", "M", "PAR01", "hugo", 240),
+        (6, "product_viewed", "web", "Cashmere cardigan", "Knitwear", "Maison Laine", "", "", "", None),
+        (5, "product_viewed", "web", "Cashmere cardigan", "Knitwear", "Maison Laine", "", "", "", None),
+        (3, "cart_added", "web", "Silk scarf", "Accessories", "Soie de Lyon", "", "", "", None),
+        (2, "wishlisted", "app", "Leather tote", "Bags", "Atelier Nord", "", "", "", None),
+    ]
+    Touchpoint.objects.bulk_create(
+        [
+            Touchpoint(
+                source=source, external_id=f"shopper-{customer.pk}-{i}", customer=customer,
+                occurred_at=now - dt.timedelta(days=days), channel=channel, moment=moment, store_code=store,
+                associate_code=associate, product_name=product, category=category, brand=brand, size=size,
+                revenue=Decimal(revenue) if revenue else None, currency="EUR" if revenue else "",
+            )
+            for i, (days, moment, channel, product, category, brand, size, store, associate, revenue) in enumerate(history)
+        ]
+    )  # fmt: skip
+    customers_refresh([customer.pk])
+    return customer
