@@ -49,12 +49,23 @@ for _moment in Moment:
     SEGMENT_EVENTS[_moment.value.replace("_", " ")] = _moment
 
 _SPACES = re.compile(r"[\s_\-]+")
+CHANNELS = frozenset(Channel.values)  # Django computes .values on every access: keep it out of the row loop
+_AMOUNT = re.compile(r"-?\d{1,10}(?:\.\d{1,2})?")
+_moment_memo: dict[str, str | None] = {}
+_MISSING = object()
 
 
 def moment_for(event: str) -> str | None:
     """The moment code for a moment code or a Segment v2 event name (case and spacing do not matter)."""
+    try:
+        return _moment_memo[event]
+    except KeyError:
+        pass
     moment = SEGMENT_EVENTS.get(_SPACES.sub(" ", event).strip().lower())
-    return moment.value if moment is not None else None
+    value = moment.value if moment is not None else None
+    if len(_moment_memo) < 10000:
+        _moment_memo[event] = value
+    return value
 
 
 class RowRejected(ValueError):
@@ -137,8 +148,8 @@ class RowReader:
 
     def __init__(self, *, source_name: str, default_channel: str):
         self.source_name = source_name
-        self.default_channel = default_channel if default_channel in Channel.values else Channel.WEB.value
-        self._normalized: dict[tuple[str, str, str], str | None] = {}
+        self.default_channel = default_channel if default_channel in CHANNELS else Channel.WEB.value
+        self._normalized: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
         self._stores: dict[str, tuple[zoneinfo.ZoneInfo, str]] = {}
 
     # -- shared pieces -------------------------------------------------------------------------
@@ -154,26 +165,23 @@ class RowReader:
         return found
 
     def identifier(self, kind: str, raw, region: str) -> tuple[str, str, str] | None:
-        if raw is None:
+        if raw is None or raw == "":
             return None
-        if not isinstance(raw, str):
-            if isinstance(raw, bool) or not isinstance(raw, int | float):
+        if type(raw) is not str:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
                 raise RowRejected(f"bad {kind.replace('_', ' ')}: not a text value")
             raw = str(raw)
-        if not raw or raw.isspace():
-            return None
         memo = (kind, raw, region)
-        try:
-            value = self._normalized[memo]
-        except KeyError:
+        value = self._normalized.get(memo, _MISSING)
+        if value is _MISSING:
             try:
                 value = normalize(kind, raw, region=region)
             except InvalidIdentifier as exc:
                 raise RowRejected(f"bad {kind.replace('_', ' ')}: {exc}") from None
-            self._normalized[memo] = value
-        if value is None:
-            return None
-        return (kind, self.source_name if kind in SOURCE_SCOPED else "", value)
+            value = self._normalized[memo] = (
+                (kind, self.source_name if kind in SOURCE_SCOPED else "", value) if value else None
+            )
+        return value
 
     @staticmethod
     def when(raw: str, tz: zoneinfo.ZoneInfo, *, column: str = "occurred_at") -> datetime:
@@ -194,6 +202,8 @@ class RowReader:
     def amount(raw, column: str) -> str | None:
         if raw is None or raw == "":
             return None
+        if isinstance(raw, str) and _AMOUNT.fullmatch(raw):
+            return raw  # the common case: PostgreSQL parses it as it is
         if isinstance(raw, bool):
             raise RowRejected(f"{column} is not a number: {raw!r}")
         text = str(raw).strip()
@@ -249,10 +259,12 @@ class RowReader:
     def channel(self, raw) -> str:
         if not raw:
             return self.default_channel
+        if raw in CHANNELS:
+            return raw
         value = str(raw).strip().lower()
         if not value:
             return self.default_channel
-        if value not in Channel.values:
+        if value not in CHANNELS:
             raise RowRejected(f"unknown channel {value[:30]!r} (use one of {', '.join(Channel.values)})")
         return value
 
@@ -291,7 +303,7 @@ class RowReader:
         width = len(names)
         ident = [(kind, index[kind]) for kind in IDENTIFIER_COLUMNS if kind in index]
         texts = [
-            (col, index[col])
+            (col, index[col], TEXT_LIMITS[col])
             for col in ("store_code", "associate", "order_id", "product_sku", "product_name", "category", "brand")
             + ("size", "color")
             if col in index
@@ -334,10 +346,12 @@ class RowReader:
                 row.channel = self.channel(cells[i_channel] if i_channel is not None else "")
             elif i_occurred is not None and cells[i_occurred].strip():
                 row.occurred_at = self.when(cells[i_occurred], tz)
-            for col, i in texts:
+            for col, i, limit in texts:
                 value = cells[i]
                 if value:
-                    self.text(row, col, value)
+                    if len(value) > limit:
+                        raise RowRejected(f"oversized field: {col} is longer than {limit} characters")
+                    setattr(row, col, value.strip())
             if i_qty is not None:
                 row.quantity = self.quantity(cells[i_qty])
             if i_price is not None:

@@ -197,6 +197,33 @@ class Resolution:
     reviews: int = 0
 
 
+EPOCH_SQL = """
+    SELECT (SELECT coalesce(max(id), 0) FROM profiles_merge),
+           (SELECT count(*) FROM profiles_merge WHERE undone_at IS NOT NULL),
+           (SELECT coalesce(max(id), 0) FROM profiles_erasedidentifier)
+"""
+CACHE_LIMIT = 1_000_000
+
+
+class IdentityCache:
+    """Who owns which identifier, remembered across the batches of one job.
+
+    Only keys with a known owner are kept; any merge, undo or erasure anywhere changes the "epoch" read at
+    the start of each batch (under the identity lock) and empties the cache, so it is never stale.
+    """
+
+    def __init__(self):
+        self.owner: dict[tuple[str, str, str], int] = {}
+        self.epoch: tuple | None = None
+
+    def sync(self, cursor) -> None:
+        cursor.execute(EPOCH_SQL)
+        epoch = cursor.fetchone()
+        if epoch != self.epoch or len(self.owner) > CACHE_LIMIT:
+            self.owner.clear()
+            self.epoch = epoch
+
+
 class BatchResolver:
     """Resolve a whole batch with a handful of set-based queries and an in-memory union-find.
 
@@ -204,7 +231,8 @@ class BatchResolver:
     identity lock (one advisory lock per transaction) so two batches never create the same person twice.
     """
 
-    def __init__(self, *, source: Source, source_ref: str):
+    def __init__(self, *, source: Source, source_ref: str, cache: IdentityCache | None = None):
+        self.cache = cache or IdentityCache()
         self.source = source
         self.source_ref = source_ref
         self.limits = shared_value_limits()
@@ -323,11 +351,18 @@ class BatchResolver:
         if not keys:
             return erased
         kinds, namespaces, values = [], [], []
-        for kind, namespace, value in keys:
-            kinds.append(kind)
-            namespaces.append(namespace)
-            values.append(value)
         with connection.cursor() as cursor:
+            self.cache.sync(cursor)
+            cached = self.cache.owner
+            for key in keys:
+                owner = cached.get(key)
+                if owner is None:
+                    kinds.append(key[0])
+                    namespaces.append(key[1])
+                    values.append(key[2])
+                else:
+                    self.owner[key] = owner
+            lookup = set(zip(kinds, namespaces, values, strict=True))
             cursor.execute(
                 """
                 SELECT i.kind, i.namespace, i.value, i.customer_id, c.merged_into_id, c.erased_at IS NOT NULL
@@ -350,9 +385,8 @@ class BatchResolver:
                     self.owner[key] = customer_id
             if merged:
                 self._follow_merges(cursor, merged, erased)
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM profiles_erasedidentifier)")
-            if cursor.fetchone()[0]:
-                digests = {identifier_digest(*key): key for key in keys}
+            if lookup and self.cache.epoch[2]:  # some tombstones exist: check the keys not seen before
+                digests = {identifier_digest(*key): key for key in lookup}
                 cursor.execute("SELECT digest FROM profiles_erasedidentifier WHERE digest = ANY(%s)", [list(digests)])
                 erased.update(digests[d] for (d,) in cursor.fetchall())
 
@@ -472,6 +506,11 @@ class BatchResolver:
                     """,
                     [source.pk, now, *columns],
                 )
+
+        if not self.pending_merges:  # a merge changes the epoch: the next batch starts from a fresh cache
+            remembered = self.cache.owner
+            for key, c in self.owner.items():
+                remembered[key] = final(c)
 
         reviews = {}
         for a, b, reason in self.reviews:

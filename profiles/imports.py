@@ -20,13 +20,14 @@ from django.utils import timezone
 from profiles import derived
 from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
 from profiles.events import RowReader, RowRejected
-from profiles.models import ImportJob, ImportStatus, RejectedRow, Source
-from profiles.pipeline import batch_write
+from profiles.models import ImportJob, ImportStatus, RejectedRow, Source, Touchpoint
+from profiles.pipeline import ImportSession, batch_write
 
 log = logging.getLogger(__name__)
 
 JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
 RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
+REFRESH_CHUNK = 5000
 
 
 class JobBusy(RuntimeError):
@@ -144,6 +145,9 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
 
     source = job.source
     reader = RowReader(source_name=source.name, default_channel=source.kind)
+    session = ImportSession()
+    touched: set[int] = set()
+    resumed_from = job.lines_done
     size = batch_size()
     with ChannelFile(job.path, facts) as channel_file:
         parse = reader.csv_parser(channel_file.header) if facts.format == "csv" else reader.segment
@@ -162,13 +166,14 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
                     rejects.append((record.line, str(exc), raw_text(record)))
             last_line = record.end_line
             if len(rows) + len(rejects) >= size:
-                _commit_batch(job, rows, records, rejects, last_line, channel_file.position())
+                _commit_batch(job, rows, records, rejects, last_line, channel_file.position(), session, touched)
                 rows, records, rejects = [], [], []
                 if progress:
                     progress(job)
         if seen == 0:
             raise FileProblem("the file has no data rows")
-        _commit_batch(job, rows, records, rejects, last_line, facts.size)
+        _commit_batch(job, rows, records, rejects, last_line, facts.size, session, touched)
+    _refresh_derived(job, touched, resumed=resumed_from > 0)
     try:
         with transaction.atomic():
             _finish(job, ImportStatus.DONE)
@@ -179,9 +184,26 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         progress(job)
 
 
-def _commit_batch(job: ImportJob, rows, records, rejects, last_line: int, position: int) -> None:
+def _refresh_derived(job: ImportJob, touched: set[int], *, resumed: bool) -> None:
+    """Summaries and interests of everyone the file touched, once at the end rather than after every batch
+    (a customer with touchpoints spread over the file would otherwise be recomputed once per batch)."""
+    if resumed:
+        # The batches committed before the interruption touched people this process never saw.
+        touched |= set(
+            Touchpoint.objects.filter(source_id=job.source_id, created_at__gte=job.created_at)
+            .values_list("customer_id", flat=True)
+            .distinct()
+        )
+    ids = sorted(touched)
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        derived.customers_refresh(ids[start : start + REFRESH_CHUNK])
+
+
+def _commit_batch(
+    job: ImportJob, rows, records, rejects, last_line: int, position: int, session: ImportSession, touched: set[int]
+) -> None:
     with transaction.atomic():
-        result = batch_write(source=job.source, rows=rows, source_ref=job.filename)
+        result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
         for index, reason in result.rejected:
             rejects.append((rows[index].line, reason, raw_text(records[index])))
         if rejects:
@@ -201,9 +223,7 @@ def _commit_batch(job: ImportJob, rows, records, rejects, last_line: int, positi
         )
         if rows:
             Source.objects.filter(pk=job.source_id).update(last_event_at=timezone.now())
-        customers = list(result.customers)
-        if customers:
-            transaction.on_commit(lambda: derived.customers_refresh(customers))
+        touched |= result.customers
     job.refresh_from_db(
         fields=["rows", "imported", "updated", "duplicates", "rejected", "lines_done", "bytes_done", "status"]
     )

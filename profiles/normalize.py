@@ -12,7 +12,9 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.core.validators import validate_email
+from django.dispatch import receiver
 
 DEFAULT_PLACEHOLDERS = {
     "email": [
@@ -28,18 +30,33 @@ class InvalidIdentifier(ValueError):
     """The value cannot be an identifier; the message says why in words a data admin understands."""
 
 
-def _placeholders(kind: str) -> list[str]:
-    configured = getattr(settings, "IDENTIFIER_PLACEHOLDERS", None) or DEFAULT_PLACEHOLDERS
-    return [p.lower() for p in configured.get(kind, []) + configured.get("any", [])]
+_compiled: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+@receiver(setting_changed)
+def _forget_placeholders(*, setting, **kwargs):
+    if setting == "IDENTIFIER_PLACEHOLDERS":
+        _compiled.clear()
+
+
+def _placeholders(kind: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(exact values, prefixes) for a kind; computed once, as the importer asks for every new value."""
+    found = _compiled.get(kind)
+    if found is None:
+        configured = getattr(settings, "IDENTIFIER_PLACEHOLDERS", None) or DEFAULT_PLACEHOLDERS
+        patterns = [p.lower() for p in configured.get(kind, []) + configured.get("any", [])]
+        found = _compiled[kind] = (
+            frozenset(p for p in patterns if not p.endswith("*")),
+            tuple(p[:-1] for p in patterns if p.endswith("*")),
+        )
+    return found
 
 
 def is_placeholder(kind: str, value: str) -> bool:
     lowered = value.strip().lower()
-    for pattern in _placeholders(kind):
-        if pattern.endswith("*") and lowered.startswith(pattern[:-1]):
-            return True
-        if lowered == pattern:
-            return True
+    exact, prefixes = _placeholders(kind)
+    if lowered in exact or (prefixes and lowered.startswith(prefixes)):
+        return True
     if kind == "phone":
         digits = re.sub(r"\D", "", lowered)
         # 0000000000, 1111111111...: a repeated digit is a form filler, not a phone.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from profiles.events import ChannelRow
-from profiles.identity import BatchResolver
+from profiles.identity import BatchResolver, IdentityCache
 from profiles.models import Source
 
 IDENTITY_LOCK = 0x1D3A7  # pg_advisory_xact_lock key: one batch resolves identities at a time
@@ -28,6 +28,14 @@ STAGE_COLUMNS = (
     "external_id, customer_id, occurred_at, channel, moment, event, store_code, associate_code, order_id, "
     "product_sku, product_name, category, brand, size, color, quantity, price, revenue, currency, properties"
 )
+
+
+@dataclass
+class ImportSession:
+    """What one job remembers between its batches: owners of identifiers, traits already applied."""
+
+    identity: IdentityCache = field(default_factory=IdentityCache)
+    traits: dict[int, tuple] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,8 +49,11 @@ class BatchResult:
     reviews: int = 0
 
 
-def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> BatchResult:
+def batch_write(
+    *, source: Source, rows: list[ChannelRow], source_ref: str, session: ImportSession | None = None
+) -> BatchResult:
     """Write one batch of checked rows. Call inside a transaction (the caller commits counts with it)."""
+    session = session or ImportSession()
     assert connection.in_atomic_block, "batch_write must run inside transaction.atomic()"
     result = BatchResult()
     if not rows:
@@ -50,7 +61,7 @@ def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> B
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
 
-    resolver = BatchResolver(source=source, source_ref=source_ref)
+    resolver = BatchResolver(source=source, source_ref=source_ref, cache=session.identity)
     resolution = resolver.resolve(rows)
     resolver.apply(rows, resolution)
     result.rejected = sorted(resolution.rejected.items())
@@ -58,7 +69,9 @@ def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> B
     result.reviews = resolution.reviews
     customer_of = resolution.customer_of
 
-    changed_customers = _traits_apply(source, rows, customer_of, resolution.new_customers)
+    if resolution.merges:
+        session.traits.clear()
+    changed_customers = _traits_apply(source, rows, customer_of, resolution.new_customers, session.traits)
 
     events = [i for i, row in enumerate(rows) if row.moment and customer_of[i] is not None]
     if events:
@@ -87,7 +100,9 @@ def batch_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> B
     return result
 
 
-def _traits_apply(source: Source, rows: list[ChannelRow], customer_of: list, new_customers: set[int]) -> set[int]:
+def _traits_apply(
+    source: Source, rows: list[ChannelRow], customer_of: list, new_customers: set[int], applied: dict[int, tuple]
+) -> set[int]:
     """Names, birthday, postal code and consent from the rows onto known customers; returns who changed.
 
     Non-blank values overwrite (the latest row of the batch wins); a consent answer applies only if it is
@@ -102,6 +117,15 @@ def _traits_apply(source: Source, rows: list[ChannelRow], customer_of: list, new
         data.update(row.traits)
         for purpose, granted in row.consents.items():
             data[purpose] = (granted, row.occurred_at)
+    for customer, data in list(latest.items()):
+        # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).
+        fingerprint = tuple(sorted((k, v[0] if isinstance(v, tuple) else v) for k, v in data.items()))
+        if applied.get(customer) == fingerprint:
+            del latest[customer]
+        else:
+            applied[customer] = fingerprint
+    if len(applied) > 1_000_000:
+        applied.clear()
     if not latest:
         return set()
     columns: dict[str, list] = {
