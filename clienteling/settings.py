@@ -277,6 +277,34 @@ SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
 SMS_FROM = os.environ.get("SMS_FROM", "Clienteling")
 
+# --- Channel imports and identity resolution (see README "Imports") ----------------------------------
+IMPORT_BATCH_SIZE = envint("IMPORT_BATCH_SIZE", 20000, minimum=100)
+IMPORT_INBOX_DIR = Path(os.environ.get("IMPORT_INBOX_DIR") or BASE_DIR / ".data" / "inbox")
+IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR") or BASE_DIR / ".data" / "uploads")
+
+
+def envkinds(name: str, *, numbers: bool) -> dict:
+    """``kind=value,kind=value`` (e.g. ``email=1,phone=2``), one kind repeatable for lists."""
+    result: dict = {}
+    for item in envlist(name, []):
+        kind, sep, value = item.partition("=")
+        kind, value = kind.strip(), value.strip()
+        if not sep or not kind or not value:
+            raise ImproperlyConfigured(f"{name}: {item!r} must look like kind=value")
+        if numbers:
+            if not value.isdigit() or int(value) < 1:
+                raise ImproperlyConfigured(f"{name}: {item!r} needs a whole number of at least 1")
+            result[kind] = int(value)
+        else:
+            result.setdefault(kind, []).append(value)
+    return result
+
+
+# How many values of one identifier kind a customer may hold before a linking row goes to review instead.
+IDENTITY_SHARED_VALUE_LIMIT = envkinds("IDENTITY_SHARED_VALUE_LIMIT", numbers=True)
+# Extra blocked placeholder values, added to the built-in list (profiles/normalize.py), e.g. the stores' phones.
+IDENTIFIER_PLACEHOLDERS_EXTRA = envkinds("IDENTIFIER_PLACEHOLDERS_EXTRA", numbers=False)
+
 # --- Logging: one JSON object per line ------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

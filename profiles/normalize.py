@@ -35,7 +35,7 @@ _compiled: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
 
 @receiver(setting_changed)
 def _forget_placeholders(*, setting, **kwargs):
-    if setting == "IDENTIFIER_PLACEHOLDERS":
+    if setting in {"IDENTIFIER_PLACEHOLDERS", "IDENTIFIER_PLACEHOLDERS_EXTRA"}:
         _compiled.clear()
 
 
@@ -44,7 +44,11 @@ def _placeholders(kind: str) -> tuple[frozenset[str], tuple[str, ...]]:
     found = _compiled.get(kind)
     if found is None:
         configured = getattr(settings, "IDENTIFIER_PLACEHOLDERS", None) or DEFAULT_PLACEHOLDERS
-        patterns = [p.lower() for p in configured.get(kind, []) + configured.get("any", [])]
+        extra = getattr(settings, "IDENTIFIER_PLACEHOLDERS_EXTRA", None) or {}
+        patterns = [
+            p.lower()
+            for p in configured.get(kind, []) + configured.get("any", []) + extra.get(kind, []) + extra.get("any", [])
+        ]
         found = _compiled[kind] = (
             frozenset(p for p in patterns if not p.endswith("*")),
             tuple(p[:-1] for p in patterns if p.endswith("*")),
