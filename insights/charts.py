@@ -52,6 +52,15 @@ def themes(themes: dict) -> dict:
     }
 
 
+def theme_trend(themes: dict) -> dict:
+    rows = themes["themes"][:5]
+    return {
+        "type": "line",
+        "labels": [week.isoformat() for week in themes["weeks"]],
+        "datasets": [{"label": row["theme"].replace("_", " "), "data": row["trend"]} for row in rows],
+    }
+
+
 def repeat_trend(monthly: list[dict]) -> dict:
     return {
         "type": "bar",

@@ -66,6 +66,7 @@ def sentiment(request: HttpRequest) -> HttpResponse:
         context |= {
             "themes": themes,
             "themes_chart": charts.themes(themes),
+            "theme_trend_chart": charts.theme_trend(themes),
             "followups": followups,
             "associates": [(code, names.get(code, code), score) for code, score in summary["associates"]],
             "followup_url": _url_or_blank("feedback:follow_up", "00000000-0000-0000-0000-000000000000"),
