@@ -18,3 +18,7 @@ api = NinjaAPI(
 from clienteling.arrivals_api import router as arrivals_router  # noqa: E402
 
 api.add_router("api/v1/", arrivals_router)
+
+from profiles.ingest import router as ingest_router  # noqa: E402
+
+api.add_router("ingest/v1/", ingest_router)
