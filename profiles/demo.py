@@ -904,7 +904,8 @@ def write_channel_csv(
 
     start = (now - timedelta(days=HISTORY_DAYS)).timestamp()
     step = (now.timestamp() - start) / max(rows, 1)
-    minute_cache = (-1, "")
+    day_cache = (-1, "")
+    two_digits = [f"{n:02d}" for n in range(60)]
     consent = ",,,,"
     consent_given = "true,true,false,true,"
     batch = 20_000
@@ -920,10 +921,11 @@ def write_channel_csv(
             lines = []
             for offset in range(count):
                 number = written + offset
-                seconds = start + number * step
-                minute = int(seconds // 60)
-                if minute != minute_cache[0]:
-                    minute_cache = (minute, datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:"))
+                day, second_of_day = divmod(int(start + number * step), 86400)
+                if day != day_cache[0]:  # strftime once a day, not once a row
+                    day_cache = (day, datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT"))
+                hour, rest = divmod(second_of_day, 3600)
+                stamp = f"{day_cache[1]}{two_digits[hour]}:{two_digits[rest // 60]}:{two_digits[rest % 60]}Z"
                 person = who[offset]
                 event, products, in_store = what[offset]
                 country = person_country[person]
@@ -936,7 +938,7 @@ def write_channel_csv(
                     place = ","
                 cells = products[country][int(roll * 7919) % len(catalog)] if products else empty_product
                 lines.append(
-                    f"e{number:08d},{minute_cache[1]}{int(seconds % 60):02d}Z,{event},,"
+                    f"e{number:08d},{stamp},{event},,"
                     f"{variants[person][how[offset] % len(variants[person])]},{place},"
                     f"{'O' + str(number) if event.startswith(('purchased', 'returned')) else ''},{cells},"
                     f"{consent_given if roll < 0.03 else consent}\n"
