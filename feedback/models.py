@@ -207,6 +207,20 @@ class Sentiment(models.TextChoices):
     NEGATIVE = "negative", _("Negative")
 
 
+THEME_LABELS = {
+    "wait_time": _("Wait time"),
+    "staff": _("Staff"),
+    "product_availability": _("Product availability"),
+    "price": _("Price"),
+    "fitting_room": _("Fitting room"),
+    "checkout": _("Checkout"),
+    "cleanliness": _("Cleanliness"),
+    "product_quality": _("Product quality"),
+    "store_ambience": _("Store ambience"),
+    "returns": _("Returns"),
+}
+
+
 class Response(models.Model):
     """Her answer. One per invitation: answering again within the link's lifetime replaces it."""
 
@@ -241,6 +255,10 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.score} @ {self.store_code}"
+
+    @property
+    def theme_labels(self) -> list[str]:
+        return [str(THEME_LABELS.get(theme, theme)) for theme in self.themes]
 
 
 class FollowUpStatus(models.TextChoices):

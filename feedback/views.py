@@ -11,11 +11,13 @@ see); feedback imports no other part of the store-floor app.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -206,7 +208,15 @@ def short(request, code: str):
 
 
 def _visible_codes(request) -> list[str]:
-    return list(request.associate.visible_stores().values_list("code", flat=True))
+    """Codes of the stores this manager sees; remembers the first one's time zone for the page's times."""
+    stores = list(request.associate.visible_stores().values_list("code", "timezone"))
+    request.store_tz = ZoneInfo(stores[0][1]) if stores else ZoneInfo("UTC")
+    return [code for code, _ in stores]
+
+
+def _render_in_store_time(request, template: str, context: dict) -> HttpResponse:
+    with timezone.override(getattr(request, "store_tz", None) or ZoneInfo("UTC")):
+        return render(request, template, context)
 
 
 def _get_follow_up_for_staff(request, public_id) -> FollowUp:
@@ -214,8 +224,10 @@ def _get_follow_up_for_staff(request, public_id) -> FollowUp:
     follow_up = get_object_or_404(
         FollowUp.objects.select_related("response", "customer", "assigned_to__user"), public_id=public_id
     )
-    if follow_up.store_code not in _visible_codes(request):
+    stores = dict(request.associate.visible_stores().values_list("code", "timezone"))
+    if follow_up.store_code not in stores:
         raise Http404
+    request.store_tz = ZoneInfo(stores[follow_up.store_code])
     return follow_up
 
 
@@ -224,7 +236,7 @@ def dashboard(request):
     codes = _visible_codes(request)
     responses = list(selectors.latest_responses(codes))
     pii_viewed_many(request, {r.customer_id for r in responses}, action="feedback_responses")
-    return render(
+    return _render_in_store_time(
         request,
         "feedback/dashboard.html",
         {
@@ -241,14 +253,14 @@ def follow_ups(request):
     rows = list(selectors.follow_up_queue(_visible_codes(request), status=status)[:200])
     pii_viewed_many(request, {f.customer_id for f in rows}, action="feedback_follow_ups")
     template = "feedback/follow_ups.html#queue" if request.htmx else "feedback/follow_ups.html"
-    return render(request, template, {"follow_ups": rows, "status": status})
+    return _render_in_store_time(request, template, {"follow_ups": rows, "status": status})
 
 
 @staff_required(*MANAGERS)
 def follow_up_detail(request, public_id):
     follow_up = _get_follow_up_for_staff(request, public_id)
     pii_viewed(request, follow_up.customer, action="feedback_follow_up", store_code=follow_up.store_code)
-    return render(
+    return _render_in_store_time(
         request,
         "feedback/follow_up.html",
         {"follow_up": follow_up, "entries": follow_up.entries.select_related("author")},
