@@ -30,6 +30,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 3 * 3600},
     },
+    # Channel files dropped into IMPORT_INBOX_DIR/<source>/ become import jobs.
+    "imports-inbox-scan": {
+        "task": "profiles.tasks.inbox_scan_task",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50, "queue": "imports"},
+    },
     # Pulse feedback: create invitations from new touchpoints, then send what is due (claims make overlap safe).
     "feedback-send-due-invitations": {
         "task": "feedback.tasks.invitations_send_due",
