@@ -29,7 +29,7 @@ from profiles.stores import StoreInfo, store_info
 
 TIMELINE_PAGE = 20
 NOTES_SHOWN = 30
-INTERESTS_SHOWN = {InterestKind.PRODUCT: 4, InterestKind.CATEGORY: 3, InterestKind.BRAND: 3}
+INTERESTS_SHOWN = {InterestKind.PRODUCT: 3, InterestKind.CATEGORY: 2, InterestKind.BRAND: 2}
 IDENTIFIER_ORDER = ["loyalty_id", "email", "phone", "customer_id", "anonymous_id"]
 
 
