@@ -9,7 +9,10 @@ whole batches; running the job again skips the committed lines and finishes it, 
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
 RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
 REFRESH_CHUNK = 5000
+INTERRUPTED = "interrupted"  # error prefix of a job that stopped mid-file (resumable), unlike a file problem
+INBOX_SUFFIXES = {".csv", ".txt", ".tsv", ".jsonl", ".ndjson", ".json"}
+INBOX_SETTLE_SECONDS = 10  # a file still being copied into the inbox is left for the next scan
+INBOX_RETRY_AFTER = timedelta(minutes=10)
 
 
 class JobBusy(RuntimeError):
@@ -113,9 +120,12 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
         except FileProblem as exc:
             _finish(job, ImportStatus.FAILED, error=str(exc))
         except Exception as exc:
-            _finish(job, ImportStatus.FAILED, error=f"interrupted after line {job.lines_done}: {exc}"[:2000])
+            job.refresh_from_db(fields=["lines_done"])
+            _finish(job, ImportStatus.FAILED, error=f"{INTERRUPTED} after line {job.lines_done}: {exc}"[:2000])
             raise
         job.refresh_from_db()
+        if job.origin == "inbox" and job.status in (ImportStatus.DONE, ImportStatus.SKIPPED, ImportStatus.FAILED):
+            _inbox_file_away(job)
         return job
     finally:
         with connection.cursor() as cursor:
@@ -227,3 +237,62 @@ def _commit_batch(
     job.refresh_from_db(
         fields=["rows", "imported", "updated", "duplicates", "rejected", "lines_done", "bytes_done", "status"]
     )
+
+
+# --- inbox folder ------------------------------------------------------------------------------------
+
+
+def job_is_live(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+            return False
+        return True
+
+
+def inbox_scan() -> list[ImportJob]:
+    """Queue a job for each new file in ``IMPORT_INBOX_DIR/<source name>/``; returns the jobs to run.
+
+    A file with an unfinished job is handed back to the worker only if nobody is running it (its process
+    died) or, after an interruption, once ``INBOX_RETRY_AFTER`` has passed. Finished files move to
+    ``done/`` or ``failed/`` beside them.
+    """
+    root = Path(settings.IMPORT_INBOX_DIR)
+    if not root.is_dir():
+        return []
+    sources = {s.name: s for s in Source.objects.filter(is_active=True)}
+    to_run: list[ImportJob] = []
+    now = time.time()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in sources):
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or path.suffix.lower() not in INBOX_SUFFIXES or path.name.startswith("."):
+                continue
+            if now - path.stat().st_mtime < INBOX_SETTLE_SECONDS:
+                continue
+            resolved = str(path.resolve())
+            job = ImportJob.objects.filter(path=resolved, origin="inbox", status__in=RESUMABLE).order_by("-pk").first()
+            if job is None:
+                to_run.append(import_job_create(source=sources[folder.name], path=path, origin="inbox"))
+            elif job.status == ImportStatus.QUEUED or job_is_live(job.pk):
+                continue
+            elif job.status == ImportStatus.RUNNING or (
+                job.finished_at and timezone.now() - job.finished_at > INBOX_RETRY_AFTER
+            ):
+                to_run.append(job)
+    return to_run
+
+
+def _inbox_file_away(job: ImportJob) -> None:
+    path = Path(job.path)
+    if not path.is_file() or path.parent.name in {"done", "failed"}:
+        return
+    if job.status == ImportStatus.FAILED and job.error.startswith(INTERRUPTED):
+        return  # stays in the inbox: the next scans resume it
+    target_dir = path.parent / ("failed" if job.status == ImportStatus.FAILED else "done")
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    if target.exists():
+        target = target_dir / f"{path.stem}-{job.public_id.hex[:8]}{path.suffix}"
+    shutil.move(path, target)
+    ImportJob.objects.filter(pk=job.pk).update(path=str(target)[:1000])

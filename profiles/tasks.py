@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
-from profiles.imports import JobBusy, import_job_run
+from profiles.imports import JobBusy, import_job_run, inbox_scan
 
 
 @shared_task(
@@ -19,3 +20,12 @@ from profiles.imports import JobBusy, import_job_run
 def import_job_run_task(job_id: int) -> None:
     """Run or resume one import job; a redelivered message finds it done and does nothing."""
     import_job_run(job_id=job_id)
+
+
+@shared_task(queue="imports", ignore_result=True, acks_late=True)
+def inbox_scan_task() -> int:
+    """Beat, every minute: queue the files dropped into the inbox folder."""
+    jobs = inbox_scan()
+    for job in jobs:
+        transaction.on_commit(lambda pk=job.pk: import_job_run_task.delay(pk))
+    return len(jobs)
