@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import views
+from profiles import import_views, views
 
 app_name = "profiles"
 urlpatterns: list = [
@@ -11,4 +11,7 @@ urlpatterns: list = [
     path("customers/<uuid:public_id>/", views.profile, name="profile"),
     path("customers/<uuid:public_id>/notes/", views.note_add, name="note_add"),
     path("customers/<uuid:public_id>/notes/<uuid:note_id>/pin/", views.note_pin, name="note_pin"),
+    path("imports/", import_views.imports, name="imports"),
+    path("imports/<uuid:public_id>/", import_views.import_detail, name="import_detail"),
+    path("imports/<uuid:public_id>/rejected.csv", import_views.import_rejected_csv, name="import_rejected_csv"),
 ]
