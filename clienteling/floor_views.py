@@ -20,18 +20,20 @@ from django.contrib import messages
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from clienteling import devices, push, selectors, services
-from clienteling.access import associate_for, get_store_for_staff, staff_required
-from clienteling.models import Arrival, ArrivalSource, Associate, Store
+from clienteling.access import associate_for, staff_required
+from clienteling.models import Arrival, ArrivalSource, Associate, Role, Store
 from profiles.audit import pii_viewed, pii_viewed_many
-from profiles.models import ConsentPurpose
+from profiles.models import ConsentPurpose, PiiAccess
 from profiles.services import customer_find, customer_register
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,16 @@ def floor_store(request: HttpRequest) -> Store | None:
     if not request.associate.pk:  # a superuser without a staff record: every store
         return Store.objects.active().first()
     return request.associate.visible_stores().first()
+
+
+def staff_store(request: HttpRequest, code: str) -> Store:
+    """The store named in the URL if this person works there (admins: any); 404 otherwise, in one query."""
+    associate = request.associate
+    stores = Store.objects.active() if associate.role == Role.ADMIN else associate.stores.filter(is_active=True)
+    store = stores.filter(code__iexact=code).first()
+    if store is None:
+        raise Http404
+    return store
 
 
 def _render_floor(request: HttpRequest, store: Store | None, template: str) -> HttpResponse:
@@ -80,7 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @staff_required
 def floor(request: HttpRequest, code: str) -> HttpResponse:
     """Another store's floor, for people who work in several (managers, regional managers)."""
-    return _render_floor(request, get_store_for_staff(request, code), "clienteling/home.html")
+    return _render_floor(request, staff_store(request, code), "clienteling/home.html")
 
 
 @require_GET
@@ -88,25 +100,51 @@ def floor(request: HttpRequest, code: str) -> HttpResponse:
 @staff_required
 def feed(request: HttpRequest, code: str) -> HttpResponse:
     """The feed as a fragment: the polling fallback, and the catch-up after the stream reconnects."""
-    return _render_floor(request, get_store_for_staff(request, code), "clienteling/floor.html#feed")
+    return _render_floor(request, staff_store(request, code), "clienteling/floor.html#feed")
 
 
 def _arrival_for_staff(request: HttpRequest, code: str, public_id: uuid.UUID) -> Arrival:
-    store = get_store_for_staff(request, code)
-    arrival = selectors.arrivals_for_cards().filter(store=store, public_id=public_id).first()
+    """The arrival, if it is at a store this person works in (checked in the same SELECT); 404 otherwise."""
+    arrivals = selectors.arrivals_for_cards().filter(store__code__iexact=code, store__is_active=True)
+    if request.associate.role != Role.ADMIN:
+        arrivals = arrivals.filter(store__in=request.associate.stores.values("pk"))
+    arrival = arrivals.filter(public_id=public_id).first()
     if arrival is None or not selectors.card_may_show(arrival):
         raise Http404
     return arrival
 
 
+def card_view_audit(request: HttpRequest, customer_id: int, store_code: str) -> None:
+    """Audit a card view without a disk flush per glance: the row commits asynchronously.
+
+    PostgreSQL writes it within wal_writer_delay (200 ms); a database crash inside that window can lose
+    the last rows, never corrupt them. Outside a transaction this is one round trip (BEGIN, SET LOCAL,
+    INSERT, COMMIT in one statement string); a synchronous INSERT was the largest single cost of the card
+    view (docs/benchmarks.md, "Store floor"). Inside a caller's transaction the row simply joins it.
+    """
+    if connection.in_atomic_block:
+        pii_viewed(request, customer_id, action="card_view", store_code=store_code)
+        return
+    user = request.user if request.user.is_authenticated else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"BEGIN; SET LOCAL synchronous_commit TO OFF; INSERT INTO {PiiAccess._meta.db_table} "  # noqa: S608
+            "(at, user_id, customer_id, action, store_code, ip) VALUES (%s, %s, %s, %s, %s, %s); COMMIT",
+            [timezone.now(), user.pk if user else None, customer_id, "card_view", store_code,
+             request.META.get("REMOTE_ADDR") or None],
+        )  # fmt: skip
+
+
 def _card_response(request: HttpRequest, arrival: Arrival) -> HttpResponse:
-    # Queries, whatever her history (pinned in tests/clienteling/test_card.py): the arrival with customer,
-    # summary, appointment and claimer; her top interests; her pinned notes; her open follow-up; the audit row.
+    # Queries, whatever her history (pinned in tests/clienteling/test_card.py): the arrival with store check,
+    # customer, summary, appointment, top interests and pinned notes (one SELECT); her open follow-up;
+    # the audit row. Rendered without the page's context processors: a fragment needs none of them.
     card = selectors.cards_for([arrival])[0]
     if arrival.is_open:
-        pii_viewed(request, arrival.customer, action="card_view", store_code=arrival.store.code)
+        card_view_audit(request, arrival.customer_id, arrival.store.code)
     with timezone.override(arrival.store.tz):
-        return render(request, "clienteling/floor.html#card_response", {"card": card, "store": arrival.store})
+        html = render_to_string("clienteling/floor.html#card_response", {"card": card, "store": arrival.store})
+    return HttpResponse(html)
 
 
 @require_GET
@@ -174,7 +212,7 @@ def lookup_kind(value: str) -> str:
 @staff_required
 def start(request: HttpRequest, code: str) -> HttpResponse:
     """An associate starts a session for a customer in front of her (from the floor or customer search)."""
-    store = get_store_for_staff(request, code)
+    store = staff_store(request, code)
     customer = None
     if request.POST.get("customer"):
         try:
@@ -206,7 +244,7 @@ def start(request: HttpRequest, code: str) -> HttpResponse:
 @staff_required
 def appointment_new(request: HttpRequest, code: str) -> HttpResponse:
     """Book an appointment on the tablet: it shows as "expected" that day and links to her arrival."""
-    store = get_store_for_staff(request, code)
+    store = staff_store(request, code)
     team = Associate.objects.at_store(store).select_related("user")
     errors = {}
     values = {"date": timezone.localdate(timezone=store.tz).isoformat(), "time": "", "lookup": "", "purpose": ""}

@@ -1,29 +1,32 @@
 """Reads for the store floor: greeting cards, today's arrivals, expected appointments, the store display.
 
 A greeting card renders from the precomputed CustomerSummary (profiles), never from the touchpoint
-history, so it costs the same few queries for a customer with 3 touchpoints or 30,000:
+history, so it costs the same two queries for a customer with 3 touchpoints or 30,000, and for one card
+or a feed of twenty:
 
-1. the arrivals, with customer, summary, appointment and who claimed them (one SELECT with joins);
-2. their top interests (one SELECT, ranked per customer by a window function);
-3. their pinned notes (one SELECT, also ranked and capped per customer);
-4. their open feedback follow-ups (one SELECT in ``feedback.selectors.open_followups_for``).
+1. the arrivals with customer, summary and appointment (joins), and her top interests and pinned notes as
+   two ``ARRAY(SELECT ... LIMIT n)`` columns of the same SELECT;
+2. their open feedback follow-ups (``feedback.selectors.open_followups_for``).
 
-Store names for "last visit at ..." come from the cache, not the database.
+Store and associate names ("last visit at Paris Marais", "Hugo is helping") come from the cache: joining
+four more tables for two names cost more in planning time than the rest of the query (measured at 1M
+customers, docs/benchmarks.md "Store floor").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, OuterRef, Window
+from django.db.models.functions import JSONObject, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clienteling.models import Appointment, AppointmentStatus, Arrival, ArrivalState, Store
+from clienteling.models import Appointment, AppointmentStatus, Arrival, ArrivalState, Associate, Store
 from profiles.models import Customer, CustomerSummary, Interest, Lifecycle, Note
 
 TOP_INTERESTS = 3
@@ -36,8 +39,9 @@ class Card:
     arrival: Arrival
     customer: Customer
     summary: CustomerSummary | None
-    interests: list[Interest] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
+    interests: list[dict] = field(default_factory=list)  # {"label", "reason"}, best first
+    notes: list[dict] = field(default_factory=list)  # {"text"}, newest first
+    appointment_with: str = ""
     care: list[dict] = field(default_factory=list)
     talking_points: list[str] = field(default_factory=list)
     last_purchase: dict | None = None
@@ -48,9 +52,23 @@ class Card:
 
 
 def arrivals_for_cards():
-    return Arrival.objects.select_related(
-        "store", "customer", "customer__summary", "appointment__associate__user", "claimed_by__user"
-    ).order_by("-created_at")
+    """Arrivals with everything their cards show, in one SELECT (see the module docstring)."""
+    return (
+        Arrival.objects.select_related("store", "customer", "customer__summary", "appointment")
+        .annotate(
+            top_interests=ArraySubquery(
+                Interest.objects.filter(customer_id=OuterRef("customer_id"))
+                .order_by("-score")
+                .values(json=JSONObject(label="label", reason="reason"))[:TOP_INTERESTS]
+            ),
+            pinned_notes=ArraySubquery(
+                Note.objects.filter(customer_id=OuterRef("customer_id"), pinned=True)
+                .order_by("-created_at")
+                .values(json=JSONObject(text="text"))[:PINNED_NOTES]
+            ),
+        )
+        .order_by("-created_at")
+    )
 
 
 def card_may_show(arrival: Arrival) -> bool:
@@ -63,6 +81,15 @@ def store_names() -> dict[str, str]:
     if names is None:
         names = dict(Store.objects.values_list("code", "name"))
         cache.set("floor:store-names", names, timeout=300)
+    return names
+
+
+def associate_names(needed=()) -> dict[int, str]:
+    """Staff names by id, cached; reloaded when someone new shows up (a new hire's first claim)."""
+    names = cache.get("floor:associate-names")
+    if names is None or any(pk not in names for pk in needed if pk):
+        names = {a.pk: a.name for a in Associate.objects.select_related("user")}
+        cache.set("floor:associate-names", names, timeout=300)
     return names
 
 
@@ -153,30 +180,19 @@ def _talking_points(card: Card, *, today: dt.date) -> list[str]:
         name = store_names().get(summary.preferred_store, summary.preferred_store)
         points.append(_("Usually shops at %(store)s") % {"store": name})
     if card.interests and len(points) < 3:
-        points.append(_("Ask about %(label)s") % {"label": card.interests[0].label})
+        points.append(_("Ask about %(label)s") % {"label": card.interests[0]["label"]})
     return points[:4]
 
 
 def cards_for(arrivals: list[Arrival]) -> list[Card]:
-    """Greeting cards for arrivals fetched with ``arrivals_for_cards()``: three queries more, whatever the count."""
+    """Greeting cards for arrivals fetched with ``arrivals_for_cards()``: one query more, whatever the count."""
     if not arrivals:
         return []
-    customer_ids = list({a.customer_id for a in arrivals})
-    interests = defaultdict(list)
-    for interest in _ranked(
-        Interest.objects.filter(customer_id__in=customer_ids), order_by=F("score").desc(), limit=TOP_INTERESTS
-    ).order_by("customer_id", "-score"):
-        interests[interest.customer_id].append(interest)
-    notes = defaultdict(list)
-    for note in _ranked(
-        Note.objects.filter(customer_id__in=customer_ids, pinned=True),
-        order_by=F("created_at").desc(),
-        limit=PINNED_NOTES,
-    ).order_by("customer_id", "-created_at"):
-        notes[note.customer_id].append(note)
-    follow_ups = _open_followups(customer_ids)
+    follow_ups = _open_followups(list({a.customer_id for a in arrivals}))
     names = store_names()
-
+    staff = associate_names(
+        [a.claimed_by_id for a in arrivals] + [a.appointment.associate_id for a in arrivals if a.appointment]
+    )
     cards = []
     for arrival in arrivals:
         customer = arrival.customer
@@ -185,10 +201,13 @@ def cards_for(arrivals: list[Arrival]) -> list[Card]:
             arrival=arrival,
             customer=customer,
             summary=summary,
-            interests=interests[customer.pk],
-            notes=notes[customer.pk],
+            interests=getattr(arrival, "top_interests", None) or [],
+            notes=getattr(arrival, "pinned_notes", None) or [],
             care=_care_flags(summary, follow_ups.get(customer.pk)),
         )
+        if arrival.appointment is not None:
+            card.appointment_with = staff.get(arrival.appointment.associate_id, "")
+        arrival.claimed_by_name = staff.get(arrival.claimed_by_id, "")
         if summary and summary.last_purchase_at:
             purchase = summary.last_purchase or {}
             card.last_purchase = {
@@ -224,12 +243,16 @@ def start_of_day(store: Store) -> dt.datetime:
 
 def today_arrivals(store: Store) -> list[Arrival]:
     """Today's arrivals at the store (store time), every state, for the feed: one query."""
-    return list(
+    arrivals = list(
         Arrival.objects.filter(store=store, created_at__gte=start_of_day(store))
         .filter(customer__consent_recognition=True, customer__erased_at__isnull=True)
-        .select_related("customer", "claimed_by__user")
+        .select_related("customer")
         .order_by("-created_at")[:100]
     )
+    staff = associate_names([a.claimed_by_id for a in arrivals])
+    for arrival in arrivals:
+        arrival.claimed_by_name = staff.get(arrival.claimed_by_id, "")
+    return arrivals
 
 
 def expected_today(store: Store) -> list[Appointment]:
@@ -237,7 +260,7 @@ def expected_today(store: Store) -> list[Appointment]:
     return list(
         Appointment.objects.on_day(store, timezone.localdate(timezone=store.tz))
         .filter(status=AppointmentStatus.BOOKED)
-        .select_related("customer", "associate__user")
+        .select_related("customer")
     )
 
 

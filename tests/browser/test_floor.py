@@ -183,7 +183,6 @@ def test_the_kiosk_checks_her_in_and_offers_to_join(asgi_url, new_page, store, a
     kiosk.get_by_role("link", name="Yes, remember me").click()
     kiosk.get_by_label("First name").fill("Ada")
     kiosk.get_by_label("Phone").fill("06 00 11 22 33")
-    screenshot(kiosk, "floor-kiosk-join")
     kiosk.get_by_role("button", name="Join").click()
     kiosk.get_by_text("You're all set").wait_for()
     assert kiosk.console_errors == []
