@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from clienteling.models import Associate, Region, Store, StoreDevice
+from clienteling.models import ApiKey, Appointment, Arrival, Associate, Region, Store, StoreDevice
+from clienteling.services import api_key_create
 
 
 @admin.register(Region)
@@ -36,3 +37,41 @@ class StoreDeviceAdmin(admin.ModelAdmin):
     list_display = ["name", "store", "enrolled_at", "last_seen_at", "revoked_at"]
     list_filter = ["store"]
     readonly_fields = ["public_id", "enrolled_by", "enrolled_at", "last_seen_at"]
+
+
+# --- Store recognition -------------------------------------------------------------------------------
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Arrivals API keys. The secret is shown once, in the confirmation message, and never stored."""
+
+    list_display = ["name", "prefix", "store", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["store"]
+    fields = ["name", "store", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, secret = api_key_create(name=obj.name, store=obj.store)
+        obj.pk, obj.prefix = key.pk, key.prefix
+        messages.warning(request, f"Copy this arrivals key now; it will not be shown again: {secret}")
+
+
+@admin.register(Arrival)
+class ArrivalAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "store", "state", "source", "created_at", "claimed_by"]
+    list_filter = ["store", "state", "source"]
+    raw_id_fields = ["customer", "appointment"]
+    readonly_fields = [f.name for f in Arrival._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # arrivals come from the API, the kiosk, appointments and the tablets
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "store", "status", "purpose", "origin"]
+    list_filter = ["store", "status", "origin"]
+    raw_id_fields = ["customer"]

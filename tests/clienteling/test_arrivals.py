@@ -223,3 +223,24 @@ def test_the_api_does_the_same_database_work_before_answering_known_or_unknown(c
     with CaptureQueriesContext(connection) as refused:
         post_arrival(client, key, store="PAR01", email=JANE_EMAIL)
     assert abs(len(unknown) - len(refused)) <= 2
+
+
+def test_appointments_import_from_a_csv_and_bad_rows_are_reported(store, tmp_path, capsys):
+    jane = make_customer()
+    path = tmp_path / "bookings.csv"
+    path.write_text(
+        "store,starts_at,email,purpose,external_id\n"
+        "PAR01,2026-11-24T14:30:00+01:00,jane.doe@example.com,Fitting,bk-1\n"
+        "PAR01,2026-11-24T15:00:00,jane.doe@example.com,No offset,bk-2\n"
+        "XXX01,2026-11-24T15:00:00+01:00,jane.doe@example.com,Bad store,bk-3\n"
+        "PAR01,2026-11-24T16:00:00+01:00,nobody@example.com,Unknown,bk-4\n",
+        encoding="utf-8",
+    )
+    call_command("import_appointments", str(path))
+    out, err = capsys.readouterr()
+    assert out.strip() == "rows=4 imported=1 rejected=3"
+    assert "line 3" in err and "line 4" in err and "line 5" in err
+    appointment = Appointment.objects.get()
+    assert (appointment.customer, appointment.external_id, appointment.origin) == (jane, "bk-1", "import")
+    call_command("import_appointments", str(path))
+    assert Appointment.objects.count() == 1
