@@ -6,7 +6,6 @@ tablet. Served over WSGI the stream answers 204 and the tablets fall back to pol
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -322,9 +321,7 @@ async def _events(request: HttpRequest, store: Store, session_key: str):
             if payload.get("customer"):
                 await audit(request, payload["customer"], action="card_view", store_code=store.code)
             yield sse_event("card", payload["html"])
-    except asyncio.CancelledError:  # the tablet went away
-        raise
-    finally:
+    finally:  # also when the tablet goes away: the server cancels this generator
         await pubsub.aclose()
         await client.aclose()
 
