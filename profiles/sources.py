@@ -21,14 +21,14 @@ def write_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _new_key() -> str:
+def new_write_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 @transaction.atomic
 def source_create(*, name: str, kind: str) -> tuple[Source, str]:
     """A new source and its write key; the key is returned once and only its hash is stored."""
-    key = _new_key()
+    key = new_write_key()
     source = Source(name=name, kind=kind, write_key_hash=write_key_hash(key), write_key_prefix=key[:12])
     source.full_clean()
     source.save()
@@ -38,7 +38,7 @@ def source_create(*, name: str, kind: str) -> tuple[Source, str]:
 @transaction.atomic
 def source_rotate_key(*, source: Source) -> str:
     """Replace the write key: the old one stops working at once."""
-    key = _new_key()
+    key = new_write_key()
     source.write_key_hash, source.write_key_prefix = write_key_hash(key), key[:12]
     source.save(update_fields=["write_key_hash", "write_key_prefix"])
     return key

@@ -172,3 +172,26 @@ def test_the_official_segment_sdk_sends_identify_track_and_alias_and_sees_one_me
     assert sorted(customer.touchpoints.values_list("moment", flat=True)) == ["product_viewed", "purchased"]
     job = ImportJob.objects.get(source=source)
     assert (job.rows, job.rejected) == (4, 0)
+
+
+def test_an_admin_creates_a_source_sees_its_key_once_and_rotates_it(client, admin_associate):
+    client.force_login(admin_associate.user)
+    response = client.post(
+        "/admin/profiles/source/add/", {"name": "pos-lyon", "kind": "store", "is_active": "on"}, follow=True
+    )
+    assert response.status_code == 200
+    source = Source.objects.get(name="pos-lyon")
+    shown = [str(m) for m in response.context["messages"]]
+    key = shown[0].rsplit(" ", 1)[-1]
+    assert key.startswith(source.write_key_prefix) and source.write_key_hash != key
+
+    listing = client.get("/admin/profiles/source/")
+    assert listing.status_code == 200 and b"Rows, 24 h" in listing.content
+    rotated = client.post(
+        "/admin/profiles/source/",
+        {"action": "rotate_write_key", "_selected_action": [source.pk]},
+        follow=True,
+    )
+    new_key = [str(m) for m in rotated.context["messages"]][0].rsplit(" ", 1)[-1]
+    source.refresh_from_db()
+    assert new_key != key and source.write_key_prefix == new_key[:12]
