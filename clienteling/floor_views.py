@@ -135,9 +135,9 @@ def card_view_audit(request: HttpRequest, customer_id: int, store_code: str) -> 
 
 
 def _card_response(request: HttpRequest, arrival: Arrival) -> HttpResponse:
-    # Queries, whatever her history (pinned in tests/clienteling/test_card.py): the arrival with store check,
-    # customer, summary, appointment, top interests and pinned notes (one SELECT); her open follow-up;
-    # the audit row. Rendered without the page's context processors: a fragment needs none of them.
+    # Queries, whatever her history (pinned in tests/clienteling/test_card.py): the arrival with the store
+    # check, customer, summary, appointment, top interests, pinned notes and open follow-up (one SELECT),
+    # then the audit row. Rendered without the page's context processors: a fragment needs none of them.
     card = selectors.cards_for([arrival])[0]
     if arrival.is_open:
         card_view_audit(request, arrival.customer_id, arrival.store.code)
