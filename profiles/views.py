@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from profiles import identity, selectors, services
+from profiles import search as search_index
 from profiles.access import is_admin, staff_member_required, staff_store_code
 from profiles.audit import pii_viewed, pii_viewed_many
 from profiles.models import Channel, ConsentPurpose, Customer, MatchReview, Merge, Moment, Note
@@ -48,7 +49,13 @@ def search(request: HttpRequest) -> HttpResponse:
     results = selectors.search_results(text) if text else []
     if results:
         pii_viewed_many(request, [r.customer.pk for r in results], action="search_result")
-    context = {"q": text, "results": results, "searched": bool(text), "min_length": 2}
+    context = {
+        "q": text,
+        "results": results,
+        "searched": bool(text),
+        "min_length": search_index.MIN_QUERY_LENGTH,
+        "result_limit": search_index.RESULT_LIMIT,
+    }
     if request.htmx and not request.htmx.boosted:
         return render(request, "profiles/search.html#results", context)
     return render(request, "profiles/search.html", context)
