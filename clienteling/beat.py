@@ -36,6 +36,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50, "queue": "imports"},
     },
+    "profiles-duplicate-suggestions": {
+        "task": "profiles.tasks.duplicate_suggestions_task",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 3 * 3600, "queue": "imports"},
+    },
     # Pulse feedback: create invitations from new touchpoints, then send what is due (claims make overlap safe).
     "feedback-send-due-invitations": {
         "task": "feedback.tasks.invitations_send_due",

@@ -16,9 +16,12 @@ Fuzzy look-alikes (similar names + same phone tail / postal code / birthday) are
 from __future__ import annotations
 
 import hashlib
+import os
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -583,3 +586,82 @@ class BatchResolver:
                         now,
                     )
                 )
+
+
+# --- fuzzy duplicate suggestions ---------------------------------------------------------------------
+
+FUZZY_MIN_SCORE = 0.75
+
+_FUZZY_CANDIDATES = """
+    WITH recent AS (
+        SELECT id FROM profiles_customer
+        WHERE merged_into_id IS NULL AND erased_at IS NULL AND updated_at >= %(since)s
+    ),
+    live AS (
+        SELECT id, lower(last_name) AS last, lower(first_name) AS first, postal_code, birthday_month, birthday_day
+        FROM profiles_customer
+        WHERE merged_into_id IS NULL AND erased_at IS NULL AND last_name <> '' AND first_name <> ''
+    ),
+    phone_tail AS (
+        SELECT customer_id, right(value, 4) AS tail FROM profiles_identifier WHERE kind = 'phone'
+    )
+    SELECT DISTINCT ON (a.id, b.id) a.id, b.id, a.first, b.first,
+        (a.postal_code <> '' AND a.postal_code = b.postal_code) AS same_postal,
+        (a.birthday_month IS NOT NULL AND a.birthday_month = b.birthday_month AND a.birthday_day = b.birthday_day)
+            AS same_birthday,
+        EXISTS (
+            SELECT 1 FROM phone_tail pa JOIN phone_tail pb ON pa.tail = pb.tail
+            WHERE pa.customer_id = a.id AND pb.customer_id = b.id
+        ) AS same_phone_tail
+    FROM live a
+    JOIN live b ON b.last = a.last AND b.id <> a.id AND left(b.first, 1) = left(a.first, 1)
+    WHERE (a.id IN (SELECT id FROM recent) OR b.id IN (SELECT id FROM recent)) AND a.id < b.id
+      AND NOT EXISTS (
+          SELECT 1 FROM profiles_matchreview r WHERE r.customer_a_id = a.id AND r.customer_b_id = b.id
+      )
+    ORDER BY a.id, b.id
+    LIMIT %(limit)s
+"""
+
+
+def _plain(name: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+
+
+def _name_similarity(a: str, b: str) -> float:
+    a, b = _plain(a), _plain(b)
+    if a == b:
+        return 1.0
+    ratio = SequenceMatcher(None, a, b).ratio()
+    shared = len(os.path.commonprefix([a, b]))
+    return max(ratio, 0.8) if shared >= 3 else ratio  # "Kate" / "Katherine", "Alex" / "Alexandra"
+
+
+def duplicate_suggestions_refresh(*, since=None, limit: int = 50_000) -> int:
+    """Put look-alike pairs on the review list: same last name, a similar first name, and the same phone
+    tail, postal code or birthday. Only customers created or changed since ``since`` are compared (the
+    nightly run passes a day); pairs already reviewed, merged or kept apart are never suggested again.
+    Nothing here merges anyone."""
+    since = since or timezone.now() - timezone.timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute(_FUZZY_CANDIDATES, {"since": since, "limit": limit})
+        candidates = cursor.fetchall()
+    reviews = []
+    for a, b, first_a, first_b, same_postal, same_birthday, same_tail in candidates:
+        signals = [
+            label
+            for label, on in (
+                ("same phone ending", same_tail),
+                ("same postal code", same_postal),
+                ("same birthday", same_birthday),
+            )
+            if on
+        ]
+        name = _name_similarity(first_a, first_b)
+        if not signals or name < FUZZY_MIN_SCORE:
+            continue
+        score = round(min(1.0, 0.5 * name + 0.25 * len(signals)), 2)
+        reason = f"similar names ({first_a.title()} / {first_b.title()}) and {', '.join(signals)}"
+        reviews.append(MatchReview(kind=ReviewKind.FUZZY, customer_a_id=a, customer_b_id=b, reason=reason, score=score))
+    created = MatchReview.objects.bulk_create(reviews, ignore_conflicts=True)
+    return len(created)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
+from profiles.identity import duplicate_suggestions_refresh
 from profiles.imports import JobBusy, import_job_run, inbox_scan
 
 
@@ -29,3 +30,9 @@ def inbox_scan_task() -> int:
     for job in jobs:
         transaction.on_commit(lambda pk=job.pk: import_job_run_task.delay(pk))
     return len(jobs)
+
+
+@shared_task(queue="imports", ignore_result=True, acks_late=True)
+def duplicate_suggestions_task() -> int:
+    """Beat, nightly: suggest look-alike customers changed in the last day (never merged automatically)."""
+    return duplicate_suggestions_refresh()

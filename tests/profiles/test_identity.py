@@ -207,3 +207,24 @@ def test_rows_pointing_at_a_customer_marked_erased_are_rejected(tmp_path, pos):
     Customer.objects.filter(pk=customer.pk).update(erased_at="2024-01-01T00:00Z")
     job = import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,,GONE@example.com,,,PAR01"))
     assert job.rejected == 1 and not Touchpoint.objects.exists()
+
+
+def test_look_alike_customers_are_suggested_for_review_and_never_merged(db):
+    from profiles.identity import duplicate_suggestions_refresh
+
+    kate = CustomerFactory(first_name="Kate", last_name="Morel", postal_code="75003")
+    katherine = CustomerFactory(first_name="Katherine", last_name="morel", postal_code="75003")
+    ana = CustomerFactory(first_name="Ana", last_name="Silva", birthday_month=4, birthday_day=12)
+    anna = CustomerFactory(first_name="Anna", last_name="Silva", birthday_month=4, birthday_day=12)
+    IdentifierFactory(customer=CustomerFactory(first_name="Leo", last_name="Blanc"), kind="phone", value="+33612341234")
+    IdentifierFactory(customer=CustomerFactory(first_name="Léo", last_name="Blanc"), kind="phone", value="+33698761234")
+    CustomerFactory(first_name="Kate", last_name="Morel", postal_code="69001")  # same name, nothing else shared
+    CustomerFactory(first_name="Paul", last_name="Silva", birthday_month=4, birthday_day=12)  # another first name
+
+    assert duplicate_suggestions_refresh() == 3
+    reviews = MatchReview.objects.filter(kind="fuzzy").order_by("pk")
+    pairs = {(r.customer_a_id, r.customer_b_id) for r in reviews}
+    assert (kate.pk, katherine.pk) in pairs and (ana.pk, anna.pk) in pairs
+    assert {r.reason.split(" and ")[-1] for r in reviews} == {"same postal code", "same birthday", "same phone ending"}
+    assert not Merge.objects.exists() and Customer.objects.filter(merged_into__isnull=False).count() == 0
+    assert duplicate_suggestions_refresh() == 0  # never suggested twice
