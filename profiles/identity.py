@@ -594,32 +594,34 @@ FUZZY_MIN_SCORE = 0.75
 
 _FUZZY_CANDIDATES = """
     WITH recent AS (
-        SELECT id FROM profiles_customer
-        WHERE merged_into_id IS NULL AND erased_at IS NULL AND updated_at >= %(since)s
-    ),
-    live AS (
         SELECT id, lower(last_name) AS last, lower(first_name) AS first, postal_code, birthday_month, birthday_day
         FROM profiles_customer
-        WHERE merged_into_id IS NULL AND erased_at IS NULL AND last_name <> '' AND first_name <> ''
+        WHERE merged_into_id IS NULL AND erased_at IS NULL AND updated_at >= %(since)s
+          AND last_name <> '' AND first_name <> ''
     ),
-    phone_tail AS (
-        SELECT customer_id, right(value, 4) AS tail FROM profiles_identifier WHERE kind = 'phone'
+    pairs AS (
+        -- each recently created or changed customer against everyone with her last name and initial
+        SELECT least(r.id, c.id) AS a, greatest(r.id, c.id) AS b,
+               r.first AS first_r, lower(c.first_name) AS first_c, r.id AS rid,
+               (r.postal_code <> '' AND r.postal_code = c.postal_code) AS same_postal,
+               (r.birthday_month IS NOT NULL AND r.birthday_month = c.birthday_month
+                AND r.birthday_day = c.birthday_day) AS same_birthday
+        FROM recent r
+        JOIN profiles_customer c
+          ON lower(c.last_name) = r.last AND c.id <> r.id AND lower(left(c.first_name, 1)) = left(r.first, 1)
+         AND c.merged_into_id IS NULL AND c.erased_at IS NULL
     )
-    SELECT DISTINCT ON (a.id, b.id) a.id, b.id, a.first, b.first,
-        (a.postal_code <> '' AND a.postal_code = b.postal_code) AS same_postal,
-        (a.birthday_month IS NOT NULL AND a.birthday_month = b.birthday_month AND a.birthday_day = b.birthday_day)
-            AS same_birthday,
+    SELECT DISTINCT ON (p.a, p.b) p.a, p.b,
+        CASE WHEN p.rid = p.a THEN p.first_r ELSE p.first_c END,
+        CASE WHEN p.rid = p.a THEN p.first_c ELSE p.first_r END,
+        p.same_postal, p.same_birthday,
         EXISTS (
-            SELECT 1 FROM phone_tail pa JOIN phone_tail pb ON pa.tail = pb.tail
-            WHERE pa.customer_id = a.id AND pb.customer_id = b.id
+            SELECT 1 FROM profiles_identifier pa JOIN profiles_identifier pb ON right(pa.value, 4) = right(pb.value, 4)
+            WHERE pa.customer_id = p.a AND pa.kind = 'phone' AND pb.customer_id = p.b AND pb.kind = 'phone'
         ) AS same_phone_tail
-    FROM live a
-    JOIN live b ON b.last = a.last AND b.id <> a.id AND left(b.first, 1) = left(a.first, 1)
-    WHERE (a.id IN (SELECT id FROM recent) OR b.id IN (SELECT id FROM recent)) AND a.id < b.id
-      AND NOT EXISTS (
-          SELECT 1 FROM profiles_matchreview r WHERE r.customer_a_id = a.id AND r.customer_b_id = b.id
-      )
-    ORDER BY a.id, b.id
+    FROM pairs p
+    WHERE NOT EXISTS (SELECT 1 FROM profiles_matchreview m WHERE m.customer_a_id = p.a AND m.customer_b_id = p.b)
+    ORDER BY p.a, p.b
     LIMIT %(limit)s
 """
 
