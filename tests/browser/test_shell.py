@@ -46,3 +46,13 @@ def test_a_tablet_unlocks_with_the_pin_pad(new_page, live_server, manager, assoc
     page.wait_for_url(f"{live_server.url}/")
     assert page.get_by_text(associate.display_name).first.is_visible()
     assert page.get_by_role("button", name="Lock").is_visible()
+
+
+def test_every_navigation_item_fits_on_a_1024_px_tablet(new_page, live_server, admin_associate):
+    page = new_page()
+    sign_in(page, live_server, admin_associate.user.username, PASSWORD)
+    nav = page.locator("nav.nav")
+    labels = nav.locator("a").all_inner_texts()
+    assert {"Floor", "Customers", "Admin"} <= set(labels)
+    assert nav.evaluate("n => n.scrollWidth <= n.clientWidth"), "the navigation overflows and hides items"
+    screenshot(page, "nav-admin-1024")
