@@ -211,6 +211,9 @@ class ThemeDaily(Rollup):
     theme = models.CharField(max_length=30)
     mentions = models.IntegerField(default=0)
     detractor_mentions = models.IntegerField(default=0)
+    # The latest answer with a comment in this bucket: example comments come from here, so the dashboard
+    # never scans answers for a theme that is rare in a store.
+    example_response_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -44,6 +44,7 @@ MIN_ASSOCIATE_RESPONSES = 5  # below this, an associate's score is hidden: too f
 SURVEY_MOMENTS = ("purchased", "store_visit", "service_contact")
 TOP_THEMES = 8
 EXAMPLES_PER_THEME = 2
+EXAMPLE_DAYS = 28  # example comments come from the last four weeks of the period
 QUEUE_LENGTH = 10
 
 
@@ -207,27 +208,32 @@ def themes_summary(scope: Scope, period: Period) -> dict:
 
 
 def _theme_examples(scope: Scope, period: Period, themes: list[str]) -> dict[str, list[dict]]:
-    """The latest comments mentioning each theme: one query, a LATERAL per theme using the answer-time index."""
+    """The latest comments on each theme, found through the rollup's example ids (one query: the
+    latest buckets per theme, then the answers by primary key)."""
     if not themes:
         return {}
-    start, end = _bounds(period)
-    store_sql, params = "", [themes, start, end]
+    # Recent buckets only: the examples are the latest comments, and this bounds the read on long periods.
+    since = max(period.start, period.end - dt.timedelta(days=EXAMPLE_DAYS - 1))
+    store_sql, params = "", [themes, since, period.end]
     if scope.codes is not None:
-        store_sql = "AND r.store_code = ANY(%s)"
+        store_sql = "AND x.store_code = ANY(%s)"
         params.append(list(scope.codes))
     params.append(EXAMPLES_PER_THEME)
     examples: dict[str, list[dict]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT t.theme, x.comment, x.score, x.kind, x.answered_at
-            FROM unnest(%s::varchar[]) AS t(theme)
-            CROSS JOIN LATERAL (
-                SELECT r.comment, r.score, r.kind, r.answered_at FROM feedback_response r
-                WHERE r.themes @> ARRAY[t.theme]::varchar[] AND r.comment <> '' AND NOT r.bot_suspected
-                  AND r.answered_at >= %s AND r.answered_at < %s {store_sql}
-                ORDER BY r.answered_at DESC LIMIT %s
-            ) x
+            SELECT e.theme, r.comment, r.score, r.kind, r.answered_at
+            FROM (
+                SELECT x.theme, x.example_response_id,
+                       row_number() OVER (PARTITION BY x.theme ORDER BY x.day DESC, x.example_response_id DESC) AS n
+                FROM insights_themedaily x
+                WHERE x.theme = ANY(%s) AND x.day >= %s AND x.day <= %s
+                  AND x.example_response_id IS NOT NULL {store_sql}
+            ) e
+            JOIN feedback_response r ON r.id = e.example_response_id
+            WHERE e.n <= %s AND r.comment <> ''
+            ORDER BY e.theme, r.answered_at DESC
             """,
             params,
         )

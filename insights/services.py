@@ -328,8 +328,10 @@ def sentiment_rollups_refresh(*, full: bool = False) -> int:
         )
         cursor.execute(
             f"""
-            INSERT INTO insights_themedaily (store_code, day, kind, theme, mentions, detractor_mentions)
-            SELECT r.store_code, b.day, r.kind, theme, count(*), count(*) FILTER (WHERE {_DETRACTOR})
+            INSERT INTO insights_themedaily (store_code, day, kind, theme, mentions, detractor_mentions,
+                                             example_response_id)
+            SELECT r.store_code, b.day, r.kind, theme, count(*), count(*) FILTER (WHERE {_DETRACTOR}),
+                   max(r.id) FILTER (WHERE r.comment <> '')
             {bucket_rows.replace("WHERE NOT", ", unnest(r.themes) AS theme WHERE NOT")}
             GROUP BY 1, 2, 3, 4
             """
