@@ -20,7 +20,7 @@ from profiles.services import NOTE_MAX_LENGTH, NoteInvalid
 
 
 def _customer_for_staff(public_id) -> Customer:
-    """The live customer behind a URL; merged ones answer with their survivor (Http302 by the caller)."""
+    """The customer behind a URL (404 when unknown or erased); the caller redirects merged ones."""
     customer = selectors.customer_for_profile(public_id)
     if customer is None or customer.erased_at:
         raise Http404
