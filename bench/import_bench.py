@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 SOURCE = "bench"
+EXPERIMENT = [""]  # set from --experiment for the child legs of the real importer
 
 COPY_TABLE = """
 CREATE TABLE bench_copy (
@@ -60,10 +61,18 @@ def database_url(base: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+def announce(label: str, result: dict) -> dict:
+    rate = result["rows"] / result["seconds"] if result["seconds"] else 0
+    print(f"    {label}: {result['rows']:,} rows in {result['seconds']:.2f}s = {rate:,.0f} rows/s", flush=True)
+    return result
+
+
 def run_child(leg: str, path: Path, url: str, *extra: str) -> dict:
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="0")
     env.setdefault("SECRET_KEY", "bench-" + "x" * 60)
     command = [sys.executable, "-m", "bench.import_bench", "--leg", leg, "--file", str(path), *extra]
+    if EXPERIMENT[0] and leg == "ours":
+        command += ["--experiment", EXPERIMENT[0]]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
@@ -115,6 +124,9 @@ def orchestrate(args) -> None:
     if not base:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server the benchmark may create databases on.")
     customers = args.customers or max(1, args.rows // 5)
+    EXPERIMENT[0] = args.experiment
+    if args.experiment:
+        print(f"EXPERIMENT {args.experiment}: legs (a), (d), (e) run a modified importer, not the real one")
     OUT.mkdir(parents=True, exist_ok=True)
     path = args.file or OUT / f"channel_{args.rows}_{customers}_{args.seed}.csv"
     if not path.exists():
@@ -139,26 +151,28 @@ def orchestrate(args) -> None:
         )  # fmt: skip
         with psycopg.connect(url) as connection:
             server = connection.execute("SHOW server_version").fetchone()[0]
+            autovacuum = connection.execute("SHOW autovacuum").fetchone()[0]
+        server = f"{server}, autovacuum {autovacuum}"
         legs = args.legs.split(",")
         if "copy" in legs:
             print("(b) COPY into an unindexed typed table ...", flush=True)
-            results["copy"] = copy_leg(url, path)
+            results["copy"] = announce("(b)", copy_leg(url, path))
+        if "iexport" in legs:
+            print(f"(c) django-import-export, bulk mode, first {slice_rows:,} rows ...", flush=True)
+            results["iexport"] = announce("(c)", run_child("iexport", slice_path, url))
         if "ours" in legs:
             print("(a) import_channel_data into a fresh database ...", flush=True)
-            results["ours"] = run_child("ours", path, url)
+            results["ours"] = announce("(a)", run_child("ours", path, url))
         if "reimport" in legs and "ours" in legs:
             print("(d) import_channel_data again, same file ...", flush=True)
-            results["reimport"] = run_child("ours", path, url)
+            results["reimport"] = announce("(d)", run_child("ours", path, url))
             # The same rows in different bytes (CRLF line ends) defeat the whole-file checksum, so every
             # row goes through the pipeline and is found to be a duplicate event.
             crlf = OUT / f"{path.stem}_crlf.csv"
             crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
             print("(e) import_channel_data, same rows with CRLF line ends ...", flush=True)
-            results["rerows"] = run_child("ours", crlf, url)
+            results["rerows"] = announce("(e)", run_child("ours", crlf, url))
             crlf.unlink()
-        if "iexport" in legs:
-            print(f"(c) django-import-export, bulk mode, first {slice_rows:,} rows ...", flush=True)
-            results["iexport"] = run_child("iexport", slice_path, url)
     finally:
         if args.keep_db:
             print(f"kept database {name}")
@@ -214,12 +228,13 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
 def stage_timers() -> dict[str, float]:
     """Time the importer's stages by wrapping its functions in this process (its code stays untouched).
 
-    Each wrapped function runs once per batch, so the timers cost nothing measurable. Parsing and
+    The wrapped functions run about once per batch (or per merge), so the timers cost nothing measurable. Parsing and
     normalizing is what remains of the total.
     """
     from profiles import derived, identity, imports, pipeline
 
     spent: dict[str, float] = {}
+    calls: dict[str, int] = {}
 
     def timed(owner, name: str, label: str) -> None:
         original = getattr(owner, name)
@@ -230,13 +245,14 @@ def stage_timers() -> dict[str, float]:
                 return original(*args, **kwargs)
             finally:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+                calls[label] = calls.get(label, 0) + 1
 
         setattr(owner, name, wrapper)
 
     owners = {"imports": imports, "identity": identity.BatchResolver, "pipeline": pipeline, "derived": derived}
     for label, (owner, name) in STAGES.items():
         timed(owners[owner], name, label)
-    return spent
+    return spent, calls
 
 
 # label -> (module or class, function) of the importer, in the order they run
@@ -250,7 +266,36 @@ STAGES = {
 }
 
 
-def child_ours(path: Path) -> dict:
+def experiments_apply(names: list[str]) -> None:
+    """What-if changes to the importer, applied in this process only, to size a fix before anyone writes it.
+
+    ``no-merge-refresh``: a merge during an import schedules no summary refresh of its own (the import
+    refreshes everyone it touched once per file anyway). ``analyze``: ANALYZE the three growing tables
+    whenever the file has doubled the touchpoints since the last ANALYZE, so the planner knows their size.
+    """
+    import types
+
+    from django.db import connection
+
+    from profiles import identity, imports
+
+    if "no-merge-refresh" in names:
+        identity.derived = types.SimpleNamespace(customers_refresh=lambda ids: None)
+    if "analyze" in names:
+        original = imports._commit_batch
+        analyzed_at = [0]
+
+        def commit_then_analyze(job, *args, **kwargs):
+            original(job, *args, **kwargs)
+            if job.rows >= 2 * analyzed_at[0]:
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE profiles_customer, profiles_identifier, profiles_touchpoint")
+                analyzed_at[0] = max(job.rows, 1)
+
+        imports._commit_batch = commit_then_analyze
+
+
+def child_ours(path: Path, experiments: list[str]) -> dict:
     import django
 
     django.setup()
@@ -259,7 +304,8 @@ def child_ours(path: Path) -> dict:
     from profiles.models import Customer, Identifier, ImportJob, Merge, Source, Touchpoint
 
     Source.objects.get_or_create(name=SOURCE, defaults={"kind": "web"})
-    spent = stage_timers()
+    experiments_apply(experiments)
+    spent, calls = stage_timers()
     output = io.StringIO()
     started = time.perf_counter()
     call_command("import_channel_data", str(path), "--source", SOURCE, stdout=output)
@@ -269,7 +315,7 @@ def child_ours(path: Path) -> dict:
     )
     order = list(STAGES)
     stages = [
-        f"{label:<56} {value:8.2f}s {value / seconds:6.1%}"
+        f"{label:<56} {value:8.2f}s {value / seconds:6.1%} {calls[label]:>7,} calls"
         for label, value in sorted(spent.items(), key=lambda item: order.index(item[0]))
     ]
     stages.append(f"{'read, parse, normalize, job bookkeeping (the rest)':<56} {seconds - measured:8.2f}s "
@@ -336,10 +382,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--file", type=Path, help="use this channel CSV instead of generating one")
     parser.add_argument("--legs", default="copy,ours,reimport,iexport")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
+    parser.add_argument(
+        "--experiment",
+        default="",
+        help="comma-separated what-if changes for legs (a), (d), (e) only: no-merge-refresh, analyze "
+        "(see experiments_apply); the figures are then NOT the importer's",
+    )
     parser.add_argument("--leg", choices=["ours", "iexport"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.leg:
-        result = child_ours(args.file) if args.leg == "ours" else child_iexport(args.file)
+        experiments = [name for name in args.experiment.split(",") if name]
+        result = child_ours(args.file, experiments) if args.leg == "ours" else child_iexport(args.file)
         print(json.dumps(result))
         return
     orchestrate(args)
