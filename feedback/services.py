@@ -16,16 +16,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import connection, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from feedback import wording
 from feedback.analysis import analyze
-from feedback.delivery import DeliveryUncertain, EmailTransport
+from feedback.delivery import DeliveryUncertain, EmailTransport, Outgoing
+from feedback.emails import MailMerge, brand_for, invitation_email, link_urls
 from feedback.models import (
     FollowUp,
     FollowUpEntry,
@@ -38,7 +37,6 @@ from feedback.models import (
     Suppression,
 )
 from feedback.sms import PermanentSendError, TransientSendError, sms_backend
-from feedback.tokens import make_token
 from profiles.models import Channel, Customer, Identifier, IdentifierKind, Moment
 from profiles.services import customer_set_consent, touchpoint_record
 from profiles.stores import store_info
@@ -294,12 +292,14 @@ def invitations_send_claimed(*, ids: list[int], claim: uuid.UUID) -> SendResult:
     ):
         addresses.setdefault((customer_id, kind), value)
 
+    stores = {code: store_info(code) for code in {inv.store_code for inv in invitations}}
     expired, not_allowed, deferred, to_send = [], [], [], []
     for invitation in invitations:
         customer = invitation.customer
         kind = IdentifierKind.EMAIL if invitation.channel == InvitationChannel.EMAIL else IdentifierKind.PHONE
         address = addresses.get((customer.pk, kind))
-        tz = store_info(invitation.store_code).timezone
+        invitation.store = stores[invitation.store_code]  # one lookup per store per batch
+        tz = invitation.store.timezone
         if invitation.expires_at <= now:
             expired.append(invitation.pk)
         elif (
@@ -371,64 +371,6 @@ def _settle_failure(invitation: Invitation, claim: uuid.UUID, error: Exception, 
     return "retrying" if transient else "failed"
 
 
-def link_urls(invitation: Invitation) -> dict:
-    token = make_token(invitation)
-    base = settings.SITE_URL
-    answer = base + reverse("feedback:answer", args=[token])
-    low, high = invitation.survey.scale
-    return {
-        "answer": answer,
-        "scores": [(score, f"{answer}?score={score}") for score in range(low, high + 1)],
-        "unsubscribe": base + reverse("feedback:unsubscribe", args=[token]),
-        "honeypot": base + reverse("feedback:honeypot", args=[token]),
-        "short": base + reverse("feedback:short", args=[invitation.short_code]),
-    }
-
-
-def brand_for(invitation: Invitation, language: str) -> str:
-    name = store_info(invitation.store_code).name
-    if name:
-        return name
-    with translation.override(language):
-        return str(wording.FALLBACK_BRAND)
-
-
-def invitation_email(invitation: Invitation, *, address: str) -> EmailMultiAlternatives:
-    """The email: plain text and HTML, the scale as one-tap buttons, RFC 8058 one-click unsubscribe."""
-    language = invitation.language
-    brand = brand_for(invitation, language)
-    urls = link_urls(invitation)
-    survey = invitation.survey
-    low_label, high_label = wording.scale_ends(survey, language=language)
-    context = {
-        "first_name": invitation.customer.greeting_name,
-        "brand": brand,
-        "question": wording.question(survey, brand=brand, language=language),
-        "urls": urls,
-        "scores": [(wording.score_label(survey, s), url) for s, url in urls["scores"]],
-        "low_label": low_label,
-        "high_label": high_label,
-        "nps": survey.kind == "nps",
-    }
-    with translation.override(language):
-        text = render_to_string("feedback/email/invitation.txt", context)
-        html = render_to_string("feedback/email/invitation.html", context)
-        subject = wording.subject(brand=brand, language=language)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=[address],
-        headers={
-            "List-Unsubscribe": f"<{urls['unsubscribe']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-            "X-Invitation": str(invitation.public_id),
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    return message
-
-
 def invitation_sms_text(invitation: Invitation) -> str:
     language = invitation.language
     brand = brand_for(invitation, language)
@@ -441,42 +383,73 @@ def invitation_sms_text(invitation: Invitation) -> str:
         }
 
 
+def _mark_sent_many(ids: list[int], claim: uuid.UUID) -> set[int]:
+    """The commit point for a group: one UPDATE, one commit, only rows this caller still holds."""
+    if not ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE feedback_invitation SET status = 'sent', sent_at = %s, claim_token = NULL, claimed_until = NULL "
+            "WHERE id = ANY(%s) AND claim_token = %s AND status = 'sending' RETURNING id",
+            [timezone.now(), ids, claim],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _count(result: SendResult, outcome: str) -> None:
+    setattr(result, outcome, getattr(result, outcome) + 1)
+
+
 def _send_emails(items: list[tuple[Invitation, str]], claim: uuid.UUID, result: SendResult) -> None:
-    transport = EmailTransport(mailers.default)
+    backends = [mailers["default"] for _ in range(settings.FEEDBACK_SMTP_CONNECTIONS)]
+    transport = EmailTransport(backends)
     try:
         transport.__enter__()
     except (OSError, smtplib.SMTPException) as error:
         # The mail server is down: put the whole batch back for later, nothing was sent.
         for invitation, _ in items:
-            outcome = _settle_failure(invitation, claim, TransientSendError(str(error)), committed=False)
-            setattr(result, outcome, getattr(result, outcome) + 1)
+            _count(result, _settle_failure(invitation, claim, TransientSendError(str(error)), committed=False))
         result.errors.append(f"mail server unreachable: {error}")
         return
+    merge = MailMerge()
+    by_id = {invitation.pk: invitation for invitation, _ in items}
     try:
-        for invitation, address in items:
-            committed = False
-
-            def commit(invitation=invitation) -> bool:
-                nonlocal committed
-                committed = _mark_sent(invitation, claim)
-                return committed
-
-            try:
-                message = invitation_email(invitation, address=address)
-                if transport.send(message, commit):
+        size = transport.group_size
+        for start in range(0, len(items), size):
+            group = []
+            sender = backends[0].prep_address(settings.DEFAULT_FROM_EMAIL) if transport.smtp else ""
+            for invitation, address in items[start : start + size]:
+                try:
+                    if transport.smtp:
+                        backend = backends[0]
+                        group.append(
+                            Outgoing(
+                                key=invitation.pk,
+                                sender=sender,
+                                recipients=[backend.prep_address(address)],
+                                data=merge.data(invitation, address=address),
+                            )
+                        )
+                    else:
+                        message = invitation_email(invitation, address=address)
+                        group.append(Outgoing(key=invitation.pk, sender="", recipients=[address], message=message))
+                except ValueError as error:  # an address Django refuses to put in a header
+                    _count(result, _settle_failure(invitation, claim, PermanentSendError(str(error)), committed=False))
+                    result.errors.append(f"invalid address: {error}")
+            outcomes = transport.send_group(group, lambda ids: _mark_sent_many(ids, claim))
+            for key, outcome in outcomes.items():
+                invitation = by_id[key]
+                if outcome.sent:
                     result.sent += 1
-                else:
+                elif outcome.lost_claim:
                     result.lost_claims += 1
-            except DeliveryUncertain as error:
-                result.sent += 1  # counted as sent: resending could deliver twice
-                Invitation.objects.filter(pk=invitation.pk).update(last_error=str(error)[:500])
-                result.errors.append(str(error))
-            except (TransientSendError, PermanentSendError, ValueError) as error:
-                if isinstance(error, ValueError):  # an address Django refuses to put in a header
-                    error = PermanentSendError(f"invalid address: {error}")
-                outcome = _settle_failure(invitation, claim, error, committed=committed)
-                setattr(result, outcome, getattr(result, outcome) + 1)
-                result.errors.append(str(error))
+                elif isinstance(outcome.error, DeliveryUncertain):
+                    result.sent += 1  # counted as sent: resending could deliver twice
+                    Invitation.objects.filter(pk=key).update(last_error=str(outcome.error)[:500])
+                    result.errors.append(str(outcome.error))
+                elif outcome.error is not None:
+                    _count(result, _settle_failure(invitation, claim, outcome.error, committed=outcome.committed))
+                    result.errors.append(str(outcome.error))
     finally:
         transport.__exit__(None, None, None)
 

@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clienteling.access import MANAGERS, staff_required
-from feedback import selectors, services, wording
+from feedback import emails, selectors, services, wording
 from feedback.models import SCALES, FollowUp, Invitation, InvitationStatus, Response, SurveyKind
 from feedback.ratelimit import rate_limited
 from feedback.tokens import BadToken, read_token, survey_salt_and_kind
@@ -53,7 +53,7 @@ def _invitation_from_token(token: str) -> Invitation:
 def _page_context(invitation: Invitation, token: str) -> dict:
     survey = invitation.survey
     language = invitation.language
-    brand = services.brand_for(invitation, language)
+    brand = emails.brand_for(invitation, language)
     low, high = survey.scale
     low_label, high_label = wording.scale_ends(survey, language=language)
     return {
@@ -201,7 +201,7 @@ def short(request, code: str):
     )
     if invitation is None:
         return _invalid(request)
-    return _public(HttpResponseRedirect(services.link_urls(invitation)["answer"]))
+    return _public(HttpResponseRedirect(emails.link_urls(invitation)["answer"]))
 
 
 # --- Managers -------------------------------------------------------------------------------------
