@@ -38,6 +38,7 @@ def test_a_worker_killed_mid_batch_and_restarted_delivers_every_invitation_exact
             "EMAIL_PORT": str(sink.port),
             "FEEDBACK_SEND_LEASE_SECONDS": str(LEASE),
             "FEEDBACK_SEND_BATCH": "10",
+            "FEEDBACK_SMTP_CONNECTIONS": "4",  # groups of 4 in a claimed batch of 10: some are left claimed
             "FEEDBACK_QUIET_HOURS": "",
             "SITE_URL": "http://testserver",
         }
