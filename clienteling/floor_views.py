@@ -113,7 +113,7 @@ def _arrival_for_staff(request: HttpRequest, code: str, public_id: uuid.UUID) ->
     return arrival
 
 
-def card_view_audit(request: HttpRequest, customer_id: int, store_code: str) -> None:
+def card_view_audit(request: HttpRequest, customer_id: int, store_code: str, *, user=None) -> None:
     """Audit a card view without a disk flush per glance: the row commits asynchronously.
 
     PostgreSQL writes it within wal_writer_delay (200 ms); a database crash inside that window can lose
@@ -124,7 +124,8 @@ def card_view_audit(request: HttpRequest, customer_id: int, store_code: str) -> 
     if connection.in_atomic_block:
         pii_viewed(request, customer_id, action="card_view", store_code=store_code)
         return
-    user = request.user if request.user.is_authenticated else None
+    if user is None:
+        user = request.user if request.user.is_authenticated else None
     with connection.cursor() as cursor:
         cursor.execute(
             f"BEGIN; SET LOCAL synchronous_commit TO OFF; INSERT INTO {PiiAccess._meta.db_table} "  # noqa: S608
@@ -303,7 +304,11 @@ async def _events(request: HttpRequest, store: Store, session_key: str):
     client = aioredis.Redis.from_url(settings.REDIS_URL)
     pubsub = client.pubsub()
     await pubsub.subscribe(push.channel(store.code))
-    audit = sync_to_async(pii_viewed)
+    # Off the worker's main sync thread (thread_sensitive=False): under ASGI every sync view of the process
+    # shares that one thread, and ten tablets' audit rows must not queue behind an API request.
+    audit = sync_to_async(card_view_audit, thread_sensitive=False)
+    alive = sync_to_async(_session_alive, thread_sensitive=False)
+    user = await request.auser()
     try:
         yield "retry: 2000\n: connected\n\n"
         checked = time.monotonic()
@@ -311,16 +316,17 @@ async def _events(request: HttpRequest, store: Store, session_key: str):
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
             if time.monotonic() - checked >= HEARTBEAT_SECONDS:
                 # Re-check who is listening: a tablet locked or signed out stops receiving cards.
-                if not await sync_to_async(_session_alive)(session_key):
+                if not await alive(session_key):
                     return
                 checked = time.monotonic()
                 yield ": ping\n\n"
             if message is None or message.get("type") != "message":
                 continue
             payload = json.loads(message["data"])
-            if payload.get("customer"):
-                await audit(request, payload["customer"], action="card_view", store_code=store.code)
+            # The card first, the audit row right after: the associate is waiting for the first, not the second.
             yield sse_event("card", payload["html"])
+            if payload.get("customer"):
+                await audit(request, payload["customer"], store.code, user=user)
     finally:  # also when the tablet goes away: the server cancels this generator
         await pubsub.aclose()
         await client.aclose()
