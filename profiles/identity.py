@@ -25,6 +25,7 @@ from difflib import SequenceMatcher
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from profiles import derived
@@ -60,7 +61,134 @@ def _move(table: str, *, to: int, frm: int, ids: list[int] | None = None) -> lis
         return [row[0] for row in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class MergeRequest:
+    survivor_id: int
+    absorbed_id: int
+    reason: str
+    identifier_kind: str
+    identifier_value: str
+    source_ref: str = ""
+
+
+def _move_many(table: str, mapping: dict[int, int]) -> dict[int, list[int]]:
+    """Move every row of each absorbed customer to her survivor in one UPDATE; ids moved, per absorbed."""
+    moved: dict[int, list[int]] = {absorbed: [] for absorbed in mapping}
+    if not mapping:
+        return moved
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} t SET customer_id = m.survivor
+            FROM unnest(%s::bigint[], %s::bigint[]) AS m(absorbed, survivor)
+            WHERE t.customer_id = m.absorbed
+            RETURNING t.id, m.absorbed
+            """,  # noqa: S608 - table names are constants of this module
+            [list(mapping), list(mapping.values())],
+        )
+        for row_id, absorbed in cursor.fetchall():
+            moved[absorbed].append(row_id)
+    return moved
+
+
 @transaction.atomic
+def customers_merge(*, requests: list[MergeRequest], source: Source | None = None, refresh: bool = True) -> list[Merge]:
+    """Several merges at once, set-based (an import batch may carry thousands).
+
+    Chains are followed: if B is absorbed into A and A into C, both end up in C and each Merge row names C.
+    Identifiers, touchpoints and notes move with one UPDATE ... RETURNING per table for the whole set; the
+    survivor's blank name, birthday and postal code are filled from the absorbed profile; each consent
+    purpose takes the most recently given answer. Every Merge row keeps what moved, for ``merge_undo``.
+    """
+    final: dict[int, int] = {}
+
+    def root(c: int) -> int:
+        while c in final:
+            c = final[c]
+        return c
+
+    ordered: list[MergeRequest] = []
+    for request in requests:
+        survivor, absorbed = root(request.survivor_id), root(request.absorbed_id)
+        if survivor == absorbed:
+            continue
+        final[absorbed] = survivor
+        ordered.append(request)
+    if not ordered:
+        return []
+    mapping = {absorbed: root(absorbed) for absorbed in final}
+    ids = set(mapping) | set(mapping.values())
+    customers = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    for customer in customers.values():
+        if customer.merged_into_id or customer.erased_at:
+            raise ValueError(f"customer {customer.public_id} is merged or erased and cannot take part in a merge")
+    if len(customers) != len(ids):
+        raise ValueError("a customer to merge does not exist")
+
+    moved_identifiers = _move_many("profiles_identifier", mapping)
+    moved_touchpoints = _move_many("profiles_touchpoint", mapping)
+    moved_notes = _move_many("profiles_note", mapping)
+
+    changed_survivors: dict[int, set[str]] = {}
+    merges = []
+    now = timezone.now()
+    for request in ordered:
+        absorbed = customers[request.absorbed_id] if request.absorbed_id in mapping else None
+        if absorbed is None:
+            continue
+        survivor = customers[mapping[absorbed.pk]]
+        before: dict[str, object] = {}
+        for name in MERGED_FIELDS:
+            if getattr(survivor, name) in ("", None) and getattr(absorbed, name) not in ("", None):
+                before[name] = getattr(survivor, name)
+                setattr(survivor, name, getattr(absorbed, name))
+        for purpose in ("recognition", "email", "sms", "surveys"):
+            theirs = getattr(absorbed, f"consent_{purpose}_at")
+            ours = getattr(survivor, f"consent_{purpose}_at")
+            if theirs and (ours is None or theirs > ours):
+                for suffix in ("", "_source", "_at"):
+                    name = f"consent_{purpose}{suffix}"
+                    before[name] = getattr(survivor, name)
+                    setattr(survivor, name, getattr(absorbed, name))
+        if before:
+            changed_survivors.setdefault(survivor.pk, set()).update(before)
+        absorbed.merged_into_id = survivor.pk
+        merges.append(
+            Merge(
+                survivor_id=survivor.pk,
+                absorbed_id=absorbed.pk,
+                identifier_kind=request.identifier_kind,
+                identifier_value=request.identifier_value[:320],
+                reason=request.reason[:300],
+                source=source,
+                source_ref=request.source_ref[:300],
+                moved={
+                    "identifiers": moved_identifiers.get(absorbed.pk, []),
+                    "touchpoints": moved_touchpoints.get(absorbed.pk, []),
+                    "notes": moved_notes.get(absorbed.pk, []),
+                    "survivor_before": {
+                        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in before.items()
+                    },
+                },
+            )
+        )
+    Customer.objects.filter(pk__in=list(mapping)).update(
+        merged_into_id=Case(*[When(pk=a, then=Value(s)) for a, s in mapping.items()]), updated_at=now
+    )
+    for survivor_id, fields in changed_survivors.items():
+        survivor = customers[survivor_id]
+        survivor.save(update_fields=[*sorted(fields), "updated_at"])
+    Merge.objects.bulk_create(merges)
+    pairs = Q()
+    for absorbed, survivor in mapping.items():
+        pairs |= Q(customer_a_id=min(absorbed, survivor), customer_b_id=max(absorbed, survivor))
+    MatchReview.objects.filter(pairs, resolved_at__isnull=True).update(resolved_at=now, resolution="merged")
+    if refresh:
+        touched = sorted(ids)
+        transaction.on_commit(lambda: derived.customers_refresh(touched))
+    return merges
+
+
 def customer_merge(
     *,
     survivor: Customer,
@@ -79,52 +207,19 @@ def customer_merge(
     """
     if survivor.pk == absorbed.pk:
         raise ValueError("a customer cannot be merged into herself")
-    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, absorbed.pk])}
-    survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
-    for customer in (survivor, absorbed):
-        if customer.merged_into_id or customer.erased_at:
-            raise ValueError(f"customer {customer.public_id} is merged or erased and cannot take part in a merge")
-
-    moved = {
-        "identifiers": _move("profiles_identifier", to=survivor.pk, frm=absorbed.pk),
-        "touchpoints": _move("profiles_touchpoint", to=survivor.pk, frm=absorbed.pk),
-        "notes": _move("profiles_note", to=survivor.pk, frm=absorbed.pk),
-    }
-    before: dict[str, object] = {}
-    for name in MERGED_FIELDS:
-        if getattr(survivor, name) in ("", None) and getattr(absorbed, name) not in ("", None):
-            before[name] = getattr(survivor, name)
-            setattr(survivor, name, getattr(absorbed, name))
-    for purpose in ("recognition", "email", "sms", "surveys"):
-        theirs = getattr(absorbed, f"consent_{purpose}_at")
-        ours = getattr(survivor, f"consent_{purpose}_at")
-        if theirs and (ours is None or theirs > ours):
-            for suffix in ("", "_source", "_at"):
-                name = f"consent_{purpose}{suffix}"
-                before[name] = getattr(survivor, name)
-                setattr(survivor, name, getattr(absorbed, name))
-    moved["survivor_before"] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in before.items()}
-    if before:
-        survivor.save(update_fields=[*before, "updated_at"])
-    absorbed.merged_into = survivor
-    absorbed.save(update_fields=["merged_into", "updated_at"])
-
-    merge = Merge.objects.create(
-        survivor=survivor,
-        absorbed=absorbed,
-        identifier_kind=identifier_kind,
-        identifier_value=identifier_value[:320],
-        reason=reason[:300],
+    (merge,) = customers_merge(
+        requests=[
+            MergeRequest(
+                survivor_id=survivor.pk,
+                absorbed_id=absorbed.pk,
+                reason=reason,
+                identifier_kind=identifier_kind,
+                identifier_value=identifier_value,
+                source_ref=source_ref,
+            )
+        ],
         source=source,
-        source_ref=source_ref[:300],
-        moved=moved,
     )
-    low, high = sorted([survivor.pk, absorbed.pk])
-    MatchReview.objects.filter(customer_a_id=low, customer_b_id=high, resolved_at__isnull=True).update(
-        resolved_at=timezone.now(), resolution="merged"
-    )
-    ids = [survivor.pk, absorbed.pk]
-    transaction.on_commit(lambda: derived.customers_refresh(ids))
     return merge
 
 
@@ -456,7 +551,7 @@ class BatchResolver:
     def apply(self, rows: list[ChannelRow], resolution: Resolution) -> None:
         """Create the new customers and identifiers, run the merges, file the reviews."""
         source = self.source
-        roots = sorted({p for p in self.counts if p < 0 and self.find(p) == p})
+        roots = sorted({p for p in self.counts if p < 0 and self.find(p) == p}, reverse=True)  # row order
         real: dict[int, int] = {}
         if roots:
             with connection.cursor() as cursor:
@@ -475,20 +570,21 @@ class BatchResolver:
         if real:
             self._create_customers(rows, resolution, set(real.values()))
 
-        for survivor, absorbed, key, line, reason in self.pending_merges:
-            s, a = Customer.objects.get(pk=survivor), Customer.objects.get(pk=absorbed)
-            if a.merged_into_id == s.pk:
-                continue
-            resolution.merges.append(
-                customer_merge(
-                    survivor=s,
-                    absorbed=a,
-                    reason=reason,
-                    identifier_kind=key[0],
-                    identifier_value=key[2],
-                    source=source,
-                    source_ref=f"{self.source_ref}:{line}",
-                )
+        if self.pending_merges:
+            resolution.merges = customers_merge(
+                requests=[
+                    MergeRequest(
+                        survivor_id=survivor,
+                        absorbed_id=absorbed,
+                        reason=reason,
+                        identifier_kind=key[0],
+                        identifier_value=key[2],
+                        source_ref=f"{self.source_ref}:{line}",
+                    )
+                    for survivor, absorbed, key, line, reason in self.pending_merges
+                ],
+                source=source,
+                refresh=False,  # the batch refreshes everyone it touched
             )
 
         if self.assigned:

@@ -75,9 +75,10 @@ def batch_write(
 
     events = [i for i, row in enumerate(rows) if row.moment and customer_of[i] is not None]
     if events:
-        inserted = _touchpoints_insert(source, rows, customer_of, events)
+        inserted, with_new_touchpoints = _touchpoints_insert(source, rows, customer_of, events)
         result.imported += inserted
         result.duplicates += len(events) - inserted
+        result.customers |= with_new_touchpoints
     for index, row in enumerate(rows):
         if row.moment or customer_of[index] is None:
             continue
@@ -94,7 +95,9 @@ def batch_write(
         else:
             result.duplicates += 1
 
-    result.customers = {c for c in customer_of if c is not None}
+    # Derived data is refreshed only for customers something happened to (a re-sent file touches nobody).
+    result.customers |= resolution.new_customers | changed_customers
+    result.customers.update(customer_of[i] for i in resolution.changed_rows if customer_of[i] is not None)
     for merge in resolution.merges:
         result.customers.update((merge.survivor_id, merge.absorbed_id))
     return result
@@ -190,7 +193,9 @@ def _traits_apply(
         return {row[0] for row in cursor.fetchall()}
 
 
-def _touchpoints_insert(source: Source, rows: list[ChannelRow], customer_of: list, events: list[int]) -> int:
+def _touchpoints_insert(
+    source: Source, rows: list[ChannelRow], customer_of: list, events: list[int]
+) -> tuple[int, set[int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -236,12 +241,15 @@ def _touchpoints_insert(source: Source, rows: list[ChannelRow], customer_of: lis
             INSERT INTO profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS})
             SELECT %s, now(), {STAGE_COLUMNS} FROM import_stage
             ON CONFLICT (source_id, external_id) DO NOTHING
+            RETURNING customer_id
             """,  # noqa: S608 - constant column list
             [source.pk],
         )
-        inserted = cursor.rowcount
+        returned = cursor.fetchall()
+        customers = {row[0] for row in returned}
+        inserted = len(returned)
         cursor.execute("TRUNCATE import_stage")
-        return inserted
+        return inserted, customers
 
 
 def rows_write(*, source: Source, rows: list[ChannelRow], source_ref: str) -> BatchResult:

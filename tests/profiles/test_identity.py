@@ -228,3 +228,34 @@ def test_look_alike_customers_are_suggested_for_review_and_never_merged(db):
     assert {r.reason.split(" and ")[-1] for r in reviews} == {"same postal code", "same birthday", "same phone ending"}
     assert not Merge.objects.exists() and Customer.objects.filter(merged_into__isnull=False).count() == 0
     assert duplicate_suggestions_refresh() == 0  # never suggested twice
+
+
+def test_a_chain_of_merges_in_one_batch_ends_in_the_oldest_profile_and_each_step_can_be_undone(tmp_path, pos):
+    import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "a.csv",
+            "a,2024-05-01,purchased,,ann@example.com,,,PAR01",
+            "b,2024-05-01,purchased,,,,L-1,PAR01",
+            "c,2024-05-01,purchased,C-1,,,,PAR01",
+        ),
+    )
+    ann, loyal, crm = Customer.objects.order_by("pk")
+    import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "b.csv",
+            "d,2024-05-02,purchased,,ann@example.com,,L-1,PAR01",
+            "e,2024-05-02,purchased,C-1,,,L-1,PAR01",
+        ),
+    )
+    merges = list(Merge.objects.order_by("absorbed_id"))
+    assert [(m.survivor_id, m.absorbed_id) for m in merges] == [(ann.pk, loyal.pk), (ann.pk, crm.pk)]
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {ann.pk}
+    assert Customer.objects.live().get() == ann
+
+    merge_undo(merge=merges[1], by=None)
+    assert set(Touchpoint.objects.filter(customer=crm).values_list("external_id", flat=True)) == {"c"}
+    assert Identifier.objects.get(kind="customer_id").customer == crm
