@@ -178,9 +178,21 @@ class ChannelFile:
 
     def _jsonl_records(self, after_line: int) -> Iterator[Record]:
         line = 0
+        first = True
         for text in self._handle:
             line += 1
-            if line <= after_line or not text.strip():
+            if not text.strip():
+                continue
+            if first:
+                first = False
+                # The first message decides whether this is JSONL at all (a CSV sent as JSONL fails as a file).
+                try:
+                    probe = json.loads(text) if len(text) <= MAX_PROPERTIES else {}
+                except ValueError:
+                    probe = None
+                if not isinstance(probe, dict):
+                    raise FileProblem("not JSONL: each line must be one JSON object (a Segment message)")
+            if line <= after_line:
                 continue
             if len(text) > MAX_PROPERTIES:
                 yield Record(line=line, end_line=line, payload=text, problem="oversized message: larger than 32 KB")
@@ -190,8 +202,6 @@ class ChannelFile:
             except ValueError:
                 yield Record(line=line, end_line=line, payload=text, problem="not valid JSON")
                 continue
-            if line == 1 and not isinstance(message, dict):
-                raise FileProblem("not JSONL: each line must be one JSON object (a Segment message)")
             yield Record(line=line, end_line=line, payload=message)
 
 

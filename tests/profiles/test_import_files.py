@@ -338,3 +338,29 @@ def test_identifiers_are_namespaced_customer_ids_per_source_and_global_emails(tm
     import_file(source=web, path=csv_file(tmp_path, "a,2024-05-01,signed_in,42", header=header, name="web.csv"))
     assert Customer.objects.count() == 2  # the same CRM number in two systems is two people
     assert set(Identifier.objects.values_list("namespace", flat=True)) == {"pos", "web"}
+
+
+def test_a_csv_sent_as_jsonl_fails_as_a_file_and_jsonl_with_bom_and_crlf_is_read(tmp_path, pos):
+    path = csv_file(tmp_path, GOOD, name="feed.jsonl")
+    job = import_file(source=pos, path=path)
+    assert job.status == ImportStatus.FAILED and "not JSONL" in job.error
+
+    message = {"type": "track", "event": "Signed In", "userId": "u1", "messageId": "m1", "timestamp": "2024-05-01"}
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(message) + "\r\n\r\n").encode())
+    job = import_file(source=pos, path=path)
+    assert job.summary_line() == "rows=1 imported=1 updated=0 duplicates=0 rejected=0"
+
+
+def test_the_command_can_queue_the_import_for_the_worker(
+    tmp_path, pos, monkeypatch, capsys, django_capture_on_commit_callbacks
+):
+    from profiles.tasks import import_job_run_task
+
+    queued = []
+    monkeypatch.setattr(import_job_run_task, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_channel_data", str(csv_file(tmp_path, GOOD)), "--source", "pos", "--async")
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.QUEUED and "queued as job" in capsys.readouterr().out
+    assert queued == [job.pk]
