@@ -195,3 +195,9 @@ def test_an_admin_creates_a_source_sees_its_key_once_and_rotates_it(client, admi
     new_key = [str(m) for m in rotated.context["messages"]][0].rsplit(" ", 1)[-1]
     source.refresh_from_db()
     assert new_key != key and source.write_key_prefix == new_key[:12]
+
+
+def test_the_ingestion_endpoints_are_in_the_openapi_schema(client):
+    paths = client.get("/api/schema/").json()["paths"]
+    for kind in ("batch", "identify", "track", "page", "alias"):
+        assert f"/ingest/v1/{kind}" in paths
