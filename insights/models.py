@@ -95,10 +95,32 @@ class PurchaseFact(Rollup):
 
     class Meta:
         indexes = [
-            models.Index(fields=["store_code", "day"], name="purchase_fact_store_day"),
+            # Covering: the repeat-rate read is an index-only scan of the period's purchases.
+            models.Index(
+                fields=["store_code", "day"],
+                include=["customer_id", "next_gap_days", "ordinal"],
+                name="purchase_fact_store_day",
+            ),
+            models.Index(fields=["day"], include=["customer_id", "next_gap_days", "ordinal"], name="purchase_fact_day"),
             models.Index(fields=["customer_id", "occurred_at"], name="purchase_fact_customer"),
             models.Index(fields=["assisted_store_code", "day"], name="purchase_fact_assisted"),
         ]
+
+
+class AssistedDaily(Rollup):
+    """Associate-influenced purchases per assisted store, local purchase day and associate (additive)."""
+
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    associate_code = models.CharField(max_length=100)
+    purchases = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store_code", "day", "associate_code"], name="assisted_daily_bucket")
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="assisted_daily_day")]
 
 
 class AttributionDaily(Rollup):

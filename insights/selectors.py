@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, NullIf, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, NullIf, TruncWeek
 from django.utils import timezone
 
 from clienteling.models import Associate
 from feedback.models import FollowUp, Response
 from insights.models import (
+    AssistedDaily,
     AttributionDaily,
     FollowUpDaily,
     InvitationDaily,
@@ -77,6 +78,12 @@ class Score:
     passives: int = 0
     detractors: int = 0
 
+    def add(self, other: Score) -> None:
+        self.responses += other.responses
+        self.promoters += other.promoters
+        self.passives += other.passives
+        self.detractors += other.detractors
+
     @property
     def nps(self) -> float | None:
         return nps(self.promoters, self.detractors, self.responses)
@@ -96,15 +103,15 @@ _SCORE_SUMS = {"n": Sum("responses"), "p": Sum("promoters"), "pa": Sum("passives
 def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = True) -> dict:
     """Headline NPS/CSAT, weekly trend, by moment, by associate, response rate, themes.
 
-    Queries: 1 responses by (week, kind, moment[, associate]) + 1 invitations + 1 themes by week.
+    Queries: 1 answers by (week, kind, moment) + 1 NPS by associate (managers) + 1 invitations.
     """
     base = _period(scope.filter(ResponseDaily.objects.all()), period)
-    dims = ["week", "kind", "moment"] + (["associate_code"] if with_associates else [])
-    rows = list(base.annotate(week=TruncWeek("day")).values(*dims).annotate(**_SCORE_SUMS).order_by())
+    rows = list(
+        base.annotate(week=TruncWeek("day")).values("week", "kind", "moment").annotate(**_SCORE_SUMS).order_by()
+    )
     totals: dict[str, Score] = defaultdict(Score)
     weekly: dict[tuple, Score] = defaultdict(Score)
     by_moment: dict[tuple, Score] = defaultdict(Score)
-    by_associate: dict[str, Score] = defaultdict(Score)
     for row in rows:
         s = _score(row)
         for bucket in (
@@ -112,16 +119,17 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
             weekly[(row["week"], row["kind"])],
             by_moment[(row["moment"], row["kind"])],
         ):
-            bucket.responses += s.responses
-            bucket.promoters += s.promoters
-            bucket.passives += s.passives
-            bucket.detractors += s.detractors
-        if with_associates and row["kind"] == "nps" and row["associate_code"]:
-            a = by_associate[row["associate_code"]]
-            a.responses += s.responses
-            a.promoters += s.promoters
-            a.passives += s.passives
-            a.detractors += s.detractors
+            bucket.add(s)
+    by_associate: dict[str, Score] = {}
+    if with_associates:
+        by_associate = {
+            row["associate_code"]: _score(row)
+            for row in base.filter(kind="nps")
+            .exclude(associate_code="")
+            .values("associate_code")
+            .annotate(**_SCORE_SUMS)
+            .order_by()
+        }
     weeks = _weeks(period)
     trend = [
         {
@@ -148,7 +156,7 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
     ]
     shown = sorted(
         ((code, s) for code, s in by_associate.items() if s.responses >= MIN_ASSOCIATE_RESPONSES),
-        key=lambda item: (-(item[1].nps or -1000), item[0]),
+        key=lambda item: (-item[1].nps if item[1].nps is not None else 1000, item[0]),
     )
     invitations = _period(scope.filter(InvitationDaily.objects.all()), period).aggregate(
         sent=Sum("sent"), answered=Sum("answered")
@@ -223,17 +231,20 @@ def _theme_examples(scope: Scope, period: Period, themes: list[str]) -> dict[str
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.theme, r.comment, r.score, r.kind, r.answered_at
-            FROM (
-                SELECT x.theme, x.example_response_id,
-                       row_number() OVER (PARTITION BY x.theme ORDER BY x.day DESC, x.example_response_id DESC) AS n
+            WITH latest AS (
+                SELECT x.theme, max(x.example_response_id) AS response_id
                 FROM insights_themedaily x
                 WHERE x.theme = ANY(%s) AND x.day >= %s AND x.day <= %s
                   AND x.example_response_id IS NOT NULL {store_sql}
-            ) e
-            JOIN feedback_response r ON r.id = e.example_response_id
-            WHERE e.n <= %s AND r.comment <> ''
-            ORDER BY e.theme, r.answered_at DESC
+                GROUP BY x.theme, x.store_code, x.kind
+            ), ranked AS (
+                SELECT theme, response_id, row_number() OVER (PARTITION BY theme ORDER BY response_id DESC) AS n
+                FROM latest
+            )
+            SELECT ranked.theme, r.comment, r.score, r.kind, r.answered_at
+            FROM ranked JOIN feedback_response r ON r.id = ranked.response_id
+            WHERE ranked.n <= %s AND r.comment <> ''
+            ORDER BY ranked.theme, r.answered_at DESC
             """,
             params,
         )
@@ -283,37 +294,49 @@ def followup_summary(scope: Scope, period: Period, *, now: dt.datetime | None = 
 
 
 def repeat_summary(scope: Scope, period: Period, window: int) -> dict:
-    """Repeat-customer rate, new vs returning, and the monthly trend. Queries: 1 total + 1 by month."""
-    facts = _period(scope.filter(PurchaseFact.objects.all()), period)
-    agg = facts.aggregate(
-        purchasers=Count("customer_id", distinct=True),
-        repeaters=Count("customer_id", distinct=True, filter=Q(next_gap_days__lte=window)),
-        new=Count("customer_id", distinct=True, filter=Q(ordinal=1)),
-        orders=Count("pk"),
-        revenue=Sum("revenue"),
-    )
-    monthly = list(
-        facts.annotate(month=TruncMonth("day"))
-        .values("month")
-        .annotate(
-            purchasers=Count("customer_id", distinct=True),
-            repeaters=Count("customer_id", distinct=True, filter=Q(next_gap_days__lte=window)),
-            new=Count("customer_id", distinct=True, filter=Q(ordinal=1)),
+    """Repeat-customer rate, new vs returning, by month and for the whole period.
+
+    Queries: 1. One index-only scan of the period's purchase facts, grouped per customer twice
+    (per month and over the whole period, GROUPING SETS), since distinct customers do not add up.
+    """
+    store_sql, params = "", {"start": period.start, "end": period.end, "window": window}
+    if scope.codes is not None:
+        store_sql = "AND store_code = ANY(%(codes)s)"
+        params["codes"] = list(scope.codes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT month, count(*), count(*) FILTER (WHERE repeated), count(*) FILTER (WHERE first_ever),
+                   sum(orders)
+            FROM (
+                SELECT customer_id, date_trunc('month', day)::date AS month,
+                       bool_or(next_gap_days <= %(window)s) AS repeated, bool_or(ordinal = 1) AS first_ever,
+                       count(*) AS orders
+                FROM insights_purchasefact
+                WHERE day >= %(start)s AND day <= %(end)s {store_sql}
+                GROUP BY GROUPING SETS ((customer_id, date_trunc('month', day)::date), (customer_id))
+            ) per_customer
+            GROUP BY month ORDER BY month NULLS FIRST
+            """,
+            params,
         )
-        .order_by("month")
-    )
-    for row in monthly:
-        row["rate"] = pct(row["repeaters"], row["purchasers"])
-        row["returning"] = row["purchasers"] - row["new"]
-    purchasers = agg["purchasers"]
+        rows = cursor.fetchall()
+    total = {"purchasers": 0, "repeaters": 0, "new": 0, "orders": 0}
+    monthly = []
+    for month, purchasers, repeaters, new, orders in rows:
+        row = {"purchasers": purchasers, "repeaters": repeaters, "new": new, "orders": orders}
+        if month is None:
+            total = row
+        else:
+            monthly.append(row | {"month": month, "rate": pct(repeaters, purchasers), "returning": purchasers - new})
+    purchasers = total["purchasers"]
     return {
         "purchasers": purchasers,
-        "repeaters": agg["repeaters"],
-        "rate": pct(agg["repeaters"], purchasers),
-        "new": agg["new"],
-        "returning": purchasers - agg["new"],
-        "orders": agg["orders"],
-        "revenue": agg["revenue"] or 0,
+        "repeaters": total["repeaters"],
+        "rate": pct(total["repeaters"], purchasers),
+        "new": total["new"],
+        "returning": purchasers - total["new"],
+        "orders": total["orders"] or 0,
         "monthly": monthly,
         "window": window,
         # Purchases near the end of the period have not had the whole window to be repeated yet.
@@ -363,8 +386,8 @@ def lifecycle_summary(scope: Scope, period: Period) -> dict:
 def moments_summary(scope: Scope, period: Period) -> dict:
     """Funnel of the 20 moments, revenue credited by moment and channel, associate-influenced sales.
 
-    Queries: 1 touchpoints by moment + 1 attribution by (moment, channel) + 1 purchases total
-    + 1 assisted purchases by associate.
+    Queries: 1 touchpoints by moment + 1 attribution by (moment, channel) (which also gives the purchase
+    and revenue totals) + 1 assisted purchases by associate.
     """
     touches = dict(
         _period(scope.filter(TouchpointDaily.objects.all()), period)
@@ -378,11 +401,9 @@ def moments_summary(scope: Scope, period: Period) -> dict:
         .annotate(revenue=Sum("revenue"), credit=Sum("credit"), purchases=Sum("purchases"))
         .order_by()
     )
-    purchases = _period(scope.filter(PurchaseFact.objects.all()), period).aggregate(
-        n=Count("pk"), revenue=Sum("revenue")
-    )
-    total_purchases = purchases["n"] or 0
-    total_revenue = purchases["revenue"] or 0
+    # Each purchase's credits add up to one purchase and to its revenue, so the totals come for free.
+    total_purchases = round(sum(row["credit"] or 0 for row in credit_rows))
+    total_revenue = sum((row["revenue"] or 0) for row in credit_rows)
     by_moment: dict[str, dict] = defaultdict(lambda: {"revenue": 0, "credit": 0.0, "preceded": 0})
     by_channel: dict[str, dict] = defaultdict(lambda: {"revenue": 0, "credit": 0.0})
     for row in credit_rows:
@@ -423,9 +444,9 @@ def moments_summary(scope: Scope, period: Period) -> dict:
     ]
     channels.sort(key=lambda c: -c["revenue"])
     assisted = list(
-        _period(scope.filter(PurchaseFact.objects.exclude(assisted_store_code=""), "assisted_store_code"), period)
-        .values("assisted_associate_code")
-        .annotate(purchases=Count("pk"), revenue=Sum("revenue"), customers=Count("customer_id", distinct=True))
+        _period(scope.filter(AssistedDaily.objects.all()), period)
+        .values("associate_code")
+        .annotate(purchases=Sum("purchases"), revenue=Sum("revenue"))
         .order_by("-revenue")
     )
     assisted_total = {

@@ -160,6 +160,21 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
         """
     )
     cursor.execute(
+        """
+        WITH old AS (
+            SELECT assisted_store_code AS store_code, day, assisted_associate_code AS associate_code,
+                   count(*) AS purchases, sum(revenue) AS revenue
+            FROM insights_purchasefact
+            WHERE customer_id IN (SELECT customer_id FROM insights_affected) AND assisted_store_code <> ''
+            GROUP BY 1, 2, 3
+        )
+        UPDATE insights_assisteddaily x
+        SET purchases = x.purchases - old.purchases, revenue = x.revenue - old.revenue
+        FROM old
+        WHERE x.store_code = old.store_code AND x.day = old.day AND x.associate_code = old.associate_code
+        """
+    )
+    cursor.execute(
         "DELETE FROM insights_purchasecredit WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
     )
     cursor.execute("DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)")
@@ -203,6 +218,19 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
         {"lookback": LOOKBACK_DAYS, "assist": ASSIST_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
     )
     purchases = cursor.rowcount
+    cursor.execute(
+        """
+        INSERT INTO insights_assisteddaily (store_code, day, associate_code, purchases, revenue)
+        SELECT assisted_store_code, day, assisted_associate_code, count(*), sum(revenue)
+        FROM insights_purchasefact
+        WHERE customer_id IN (SELECT customer_id FROM insights_affected) AND assisted_store_code <> ''
+        GROUP BY 1, 2, 3
+        ON CONFLICT (store_code, day, associate_code) DO UPDATE SET
+            purchases = insights_assisteddaily.purchases + EXCLUDED.purchases,
+            revenue = insights_assisteddaily.revenue + EXCLUDED.revenue
+        """
+    )
+    cursor.execute("DELETE FROM insights_assisteddaily WHERE purchases <= 0")
     # 3. Linear credit: each touch in the lookback gets an equal share; no touch = direct.
     cursor.execute(
         """
@@ -526,7 +554,7 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
     """
     result = RefreshResult()
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in ("touchpointdaily", "attributiondaily", "purchasecredit", "purchasefact"):
+        for table in ("touchpointdaily", "attributiondaily", "assisteddaily", "purchasecredit", "purchasefact"):
             cursor.execute(f"TRUNCATE insights_{table}")
         wm = _watermark("touchpoints")
         cursor.execute("SELECT COALESCE(max(id), 0) FROM profiles_touchpoint")

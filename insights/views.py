@@ -94,9 +94,9 @@ def customers(request: HttpRequest) -> HttpResponse:
 def moments(request: HttpRequest) -> HttpResponse:
     scope, period, window, context = _context(request, "moments")
     summary = selectors.moments_summary(scope, period)
-    names = selectors.associate_names(a["assisted_associate_code"] for a in summary["assisted"])
+    names = selectors.associate_names(a["associate_code"] for a in summary["assisted"])
     for row in summary["assisted"]:
-        row["name"] = names.get(row["assisted_associate_code"], row["assisted_associate_code"])
+        row["name"] = names.get(row["associate_code"], row["associate_code"])
     context |= {
         "summary": summary,
         "funnel_chart": charts.funnel(summary["funnel"]),

@@ -87,7 +87,7 @@ class TestAttribution:
 
         paris = selectors.moments_summary(PARIS, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
         assert paris["assisted_total"] == {"purchases": 1, "revenue": Decimal("70.00")}
-        assert [(a["assisted_associate_code"], a["purchases"]) for a in paris["assisted"]] == [("hugo", 1)]
+        assert [(a["associate_code"], a["purchases"]) for a in paris["assisted"]] == [("hugo", 1)]
 
 
 class TestRepeatRate:

@@ -134,21 +134,21 @@ class TestQueryCounts:
     # Every page: session, user, associate (auth and the navigation), the scope's stores = 4, then its own
     # rollup reads, then the session's idle-timeout stamp (savepoint, UPDATE, release) = 3.
     def test_sentiment_page(self, manager_client, two_stores, django_assert_num_queries):
-        # +1 responses by week/kind/moment/associate, +1 invitations, +1 themes by week, +1 example comments,
-        # +1 open follow-up counts, +1 resolved rollup, +1 queue page. (+1 associate names when an associate
-        # has enough answers to be shown, +1 audit INSERT when the queue is not empty: neither here.)
-        with django_assert_num_queries(14):
+        # +1 answers by week/kind/moment, +1 NPS by associate, +1 invitations, +1 themes by week, +1 example
+        # comments, +1 open follow-up counts, +1 resolved rollup, +1 queue page. (+1 associate names when an
+        # associate has enough answers to be shown, +1 audit INSERT when the queue is not empty: neither here.)
+        with django_assert_num_queries(15):
             assert manager_client.get(reverse("insights:sentiment"), MARCH).status_code == 200
 
     def test_customers_page(self, manager_client, two_stores, django_assert_num_queries):
-        # +2 repeat rate (period total, by month), +2 lifecycle (latest snapshot's distribution, flows)
-        with django_assert_num_queries(11):
+        # +1 repeat rate (period total and by month in one scan), +2 lifecycle (latest snapshot, flows)
+        with django_assert_num_queries(10):
             assert manager_client.get(reverse("insights:customers"), MARCH).status_code == 200
 
     def test_moments_page(self, manager_client, two_stores, django_assert_num_queries):
-        # +1 touchpoints by moment, +1 attribution by moment and channel, +1 purchases total,
-        # +1 assisted purchases by associate (+1 associate names when there are any: none in Paris here)
-        with django_assert_num_queries(11):
+        # +1 touchpoints by moment, +1 attribution by moment and channel (also the purchase and revenue
+        # totals), +1 assisted purchases by associate (+1 associate names when there are any: none in Paris)
+        with django_assert_num_queries(10):
             assert manager_client.get(reverse("insights:moments"), MARCH).status_code == 200
 
     def test_personas_page(self, manager_client, two_stores, django_assert_num_queries):
