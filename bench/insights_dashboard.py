@@ -347,6 +347,9 @@ def main() -> None:
         import django
 
         django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # other apps may have moved on since the fill
     else:
         print("Filling the throwaway database...", flush=True)
         build()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from insights import services
+from insights.models import PersonaDaily
 
 
 @shared_task(ignore_result=True, acks_late=True, max_retries=0)
@@ -19,6 +20,9 @@ def refresh_touchpoint_rollups() -> str:
         total.purchases += result.purchases
         if result.touchpoints < services.BATCH:
             break
+    if total.touchpoints and not PersonaDaily.objects.exists():
+        # A fresh install with data (demo seed, first import): segment now rather than at 02:30.
+        nightly_segments.delay()
     return str(total)
 
 

@@ -76,3 +76,17 @@ def test_the_touchpoint_refresh_task_folds_each_touchpoint_in_once(store, custom
     tasks.refresh_touchpoint_rollups.apply()
     summary = selectors.moments_summary(PARIS, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
     assert next(m for m in summary["funnel"] if m["moment"] == "store_visit")["touchpoints"] == 1
+
+
+def test_a_fresh_install_with_data_gets_its_personas_without_waiting_for_the_night(store, customer):
+    from clienteling.celery import app
+
+    _summary(customer)
+    touch(customer, "product_viewed", at("2026-03-10"))
+    app.conf.task_always_eager = True  # unit test of one task: the follow-up task runs inline
+    try:
+        tasks.refresh_touchpoint_rollups.apply()
+    finally:
+        app.conf.task_always_eager = False
+    assert PersonaDaily.objects.exists()
+    assert CustomerSummary.objects.get(customer=customer).persona != ""
