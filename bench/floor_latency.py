@@ -39,6 +39,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 RECORD_PAINTS = """
 window.__painted = {};
+window.__received = {};
+document.addEventListener("htmx:sseBeforeMessage", function (event) {
+  var found = /data-arrival="([0-9a-f-]{36})"/.exec(event.detail.data || "");
+  if (found && !(found[1] in window.__received)) window.__received[found[1]] = Date.now();
+});
 document.addEventListener("floor:card", function (event) {
   if (!(event.detail.id in window.__painted)) window.__painted[event.detail.id] = Date.now();
 });
@@ -174,11 +179,13 @@ def main() -> None:
                 sent[payload["id"]] = t0
             time.sleep(3)
             painted = [page.evaluate("window.__painted") for page in pages]
+            received = [page.evaluate("window.__received") for page in pages]
             browser.close()
     finally:
         stop_server(server)
 
     pub_ms = [published[i] - t0 for i, t0 in sent.items() if i in published]
+    received_ms = [tablet[i] - t0 for i, t0 in sent.items() for tablet in received if i in tablet]
     latencies, missing = [], 0
     for arrival_id, t0 in sent.items():
         for tablet in painted:
@@ -194,6 +201,8 @@ def main() -> None:
     print(
         f"API call -> card published on Redis: p50 {percentile(pub_ms, 50):.0f} ms, p95 {percentile(pub_ms, 95):.0f} ms"
     )
+    print(f"API call -> card received by the page: p50 {percentile(received_ms, 50):.0f} ms, "
+          f"p95 {percentile(received_ms, 95):.0f} ms")  # fmt: skip
     print(f"API response time: p50 {percentile(api_ms, 50):.0f} ms, p95 {percentile(api_ms, 95):.0f} ms")
     print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 

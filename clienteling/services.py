@@ -26,7 +26,7 @@ from clienteling.models import (
     Store,
     StoreDevice,
 )
-from profiles.models import Channel, Customer, Moment, Note
+from profiles.models import Channel, Customer, Moment, Note, Touchpoint
 from profiles.services import customer_find, touchpoint_record
 
 
@@ -192,19 +192,34 @@ def arrival_record(
     )
     if appointment is not None:
         Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.ARRIVED)
-    # Publish before the touchpoint's own on_commit (the summary refresh): the card is what is waited for.
+    # After commit: the card to the tablets first (that is what people wait for), then her store_visit
+    # touchpoint and summary refresh on the realtime queue, off the request (contract 7 answers at once).
     transaction.on_commit(lambda: push.card_publish(arrival.pk))
-    touchpoint_record(
-        customer=customer,
-        moment=Moment.STORE_VISIT,
-        channel=_SOURCE_CHANNEL.get(source, Channel.STORE),
-        occurred_at=now,
-        store_code=store.code,
-        associate_code=started_by.user.username if started_by and started_by.pk else "",
-        external_id=f"arrival-{arrival.public_id}",
-        properties={"arrival_source": source},
-    )
+    transaction.on_commit(lambda: _enqueue_visit(arrival.pk))
     return arrival
+
+
+def _enqueue_visit(arrival_id: int) -> None:
+    from clienteling import tasks
+
+    tasks.arrival_visit_record.apply_async(args=[arrival_id], queue=tasks.REALTIME_QUEUE)
+
+
+def arrival_visit_record(*, arrival_id: int) -> Touchpoint | None:
+    """Her store_visit touchpoint for an arrival (idempotent: the arrival id is the event id)."""
+    arrival = Arrival.objects.select_related("store", "customer", "started_by__user").filter(pk=arrival_id).first()
+    if arrival is None:
+        return None
+    return touchpoint_record(
+        customer=arrival.customer,
+        moment=Moment.STORE_VISIT,
+        channel=_SOURCE_CHANNEL.get(arrival.source, Channel.STORE),
+        occurred_at=arrival.created_at,
+        store_code=arrival.store.code,
+        associate_code=arrival.started_by.user.username if arrival.started_by else "",
+        external_id=f"arrival-{arrival.public_id}",
+        properties={"arrival_source": arrival.source},
+    )
 
 
 def _transition(arrival: Arrival, *, allowed, **changes) -> bool:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
 from clienteling import services
 from clienteling.models import StoreDevice
+
+REALTIME_QUEUE = "realtime"  # arrivals and cards: never behind a long import (see Procfile, beat.py)
 
 
 @shared_task(ignore_result=True)
@@ -28,3 +31,9 @@ def device_touch(device_id: int) -> int:
 def arrivals_expire() -> int:
     """Take down greeting cards nobody acted on within ARRIVAL_CARD_TTL_MINUTES."""
     return services.arrivals_expire()
+
+
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def arrival_visit_record(arrival_id: int) -> None:
+    """Her store_visit touchpoint (and summary refresh) for an arrival, off the API request."""
+    services.arrival_visit_record(arrival_id=arrival_id)

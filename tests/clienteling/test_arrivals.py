@@ -42,12 +42,22 @@ def test_a_known_consenting_customer_arrival_makes_a_card_and_is_pushed_to_her_s
     arrival = Arrival.objects.get()
     assert response.json() == {"id": str(arrival.public_id), "status": "accepted"}
     assert (arrival.customer, arrival.store, arrival.state, arrival.source) == (jane, store, "new", "wifi")
-    visit = Touchpoint.objects.get(moment="store_visit")
-    assert (visit.customer_id, visit.store_code) == (jane.pk, "PAR01")
     pushed = listener.messages()
     listener.close()
     assert len(pushed) == 1 and pushed[0]["customer"] == jane.pk
     assert f'id="arrival-{arrival.public_id}"' in pushed[0]["html"] and "Jane" in pushed[0]["html"]
+
+
+def test_her_store_visit_touchpoint_is_recorded_once_per_arrival(store):
+    jane = make_customer()
+    arrival = services.arrival_record(store=store, customer=jane, source="kiosk")
+    assert not Touchpoint.objects.exists()  # recorded off the request, by the realtime queue's task
+    for _ in range(2):  # a redelivered task changes nothing
+        services.arrival_visit_record(arrival_id=arrival.pk)
+    visit = Touchpoint.objects.get(moment="store_visit")
+    assert (visit.customer_id, visit.store_code, visit.channel) == (jane.pk, "PAR01", "kiosk")
+    assert visit.external_id == f"arrival-{arrival.public_id}"
+    assert services.arrival_visit_record(arrival_id=0) is None
 
 
 def test_unknown_and_non_consenting_customers_get_the_same_answer_and_leave_no_trace(client, store, key):
