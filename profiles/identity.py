@@ -25,13 +25,13 @@ from difflib import SequenceMatcher
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from profiles import derived
 from profiles.events import ChannelRow
 from profiles.models import Customer, ErasedIdentifier, MatchReview, Merge, ReviewKind, Source
 
+IDENTITY_LOCK = 0x1D3A7  # pg_advisory_xact_lock key: identity changes (batches, merges, undo) one at a time
 DEFAULT_LIMITS = {"customer_id": 1, "loyalty_id": 1, "email": 1, "phone": 1, "anonymous_id": 25}
 KEPT_APART = "kept_apart"
 MERGED_FIELDS = ("first_name", "last_name", "preferred_name", "birthday_month", "birthday_day", "postal_code")
@@ -46,6 +46,12 @@ def identifier_digest(kind: str, namespace: str, value: str) -> str:
 
 
 # --- merges ---------------------------------------------------------------------------------------
+
+
+def _lock_identity() -> None:
+    """Serialize identity changes: an import batch caches who owns what and checks an epoch under this lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
 
 
 def _move(table: str, *, to: int, frm: int, ids: list[int] | None = None) -> list[int]:
@@ -100,6 +106,7 @@ def customers_merge(*, requests: list[MergeRequest], source: Source | None = Non
     survivor's blank name, birthday and postal code are filled from the absorbed profile; each consent
     purpose takes the most recently given answer. Every Merge row keeps what moved, for ``merge_undo``.
     """
+    _lock_identity()
     final: dict[int, int] = {}
 
     def root(c: int) -> int:
@@ -172,17 +179,30 @@ def customers_merge(*, requests: list[MergeRequest], source: Source | None = Non
                 },
             )
         )
-    Customer.objects.filter(pk__in=list(mapping)).update(
-        merged_into_id=Case(*[When(pk=a, then=Value(s)) for a, s in mapping.items()]), updated_at=now
-    )
-    for survivor_id, fields in changed_survivors.items():
-        survivor = customers[survivor_id]
-        survivor.save(update_fields=[*sorted(fields), "updated_at"])
+    absorbed_ids, survivor_ids = list(mapping), list(mapping.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE profiles_customer c SET merged_into_id = m.survivor, updated_at = %s
+            FROM unnest(%s::bigint[], %s::bigint[]) AS m(absorbed, survivor) WHERE c.id = m.absorbed
+            """,
+            [now, absorbed_ids, survivor_ids],
+        )
+        cursor.execute(
+            """
+            UPDATE profiles_matchreview r SET resolved_at = %s, resolution = 'merged'
+            FROM unnest(%s::bigint[], %s::bigint[]) AS p(a, b)
+            WHERE r.customer_a_id = p.a AND r.customer_b_id = p.b AND r.resolved_at IS NULL
+            """,
+            [
+                now,
+                [min(a, s) for a, s in mapping.items()],
+                [max(a, s) for a, s in mapping.items()],
+            ],
+        )
+    for survivor_id, fields in changed_survivors.items():  # rare: only when the survivor lacked a name...
+        customers[survivor_id].save(update_fields=[*sorted(fields), "updated_at"])
     Merge.objects.bulk_create(merges)
-    pairs = Q()
-    for absorbed, survivor in mapping.items():
-        pairs |= Q(customer_a_id=min(absorbed, survivor), customer_b_id=max(absorbed, survivor))
-    MatchReview.objects.filter(pairs, resolved_at__isnull=True).update(resolved_at=now, resolution="merged")
     if refresh:
         touched = sorted(ids)
         transaction.on_commit(lambda: derived.customers_refresh(touched))
@@ -230,6 +250,7 @@ def merge_undo(*, merge: Merge, by) -> None:
     Touchpoints that arrived after the merge stay with the survivor. The pair is remembered as "kept apart"
     so the next import linking them sends it to the review list instead of merging again.
     """
+    _lock_identity()
     merge = Merge.objects.select_for_update().select_related("survivor", "absorbed").get(pk=merge.pk)
     if merge.undone_at:
         raise ValueError("this merge was already undone")
@@ -270,6 +291,7 @@ def merge_undo(*, merge: Merge, by) -> None:
 @transaction.atomic
 def identifiers_tombstone(*, customer_ids: Iterable[int]) -> int:
     """Keep hashed tombstones of these (erased) customers' identifiers: re-imports reject their rows."""
+    _lock_identity()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT kind, namespace, value FROM profiles_identifier WHERE customer_id = ANY(%s)", [list(customer_ids)]
@@ -606,10 +628,17 @@ class BatchResolver:
                     [source.pk, now, *columns],
                 )
 
-        if not self.pending_merges:  # a merge changes the epoch: the next batch starts from a fresh cache
-            remembered = self.cache.owner
-            for key, c in self.owner.items():
-                remembered[key] = final(c)
+        remembered = self.cache.owner
+        if self.pending_merges:
+            # Our own merges change the epoch: remap what we remember and take the new epoch as ours, so the
+            # next batch keeps its cache unless someone else merged, undid or erased in between.
+            for key, c in remembered.items():
+                remembered[key] = final(c) if c in self.parent else c
+            with connection.cursor() as cursor:
+                cursor.execute(EPOCH_SQL)
+                self.cache.epoch = cursor.fetchone()
+        for key, c in self.owner.items():
+            remembered[key] = final(c)
 
         reviews = {}
         for a, b, reason in self.reviews:

@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from profiles.events import ChannelRow
-from profiles.identity import BatchResolver, IdentityCache
+from profiles.identity import IDENTITY_LOCK, BatchResolver, IdentityCache
 from profiles.models import Source
-
-IDENTITY_LOCK = 0x1D3A7  # pg_advisory_xact_lock key: one batch resolves identities at a time
 
 STAGE_COLUMNS = (
     "external_id, customer_id, occurred_at, channel, moment, event, store_code, associate_code, order_id, "
@@ -114,7 +112,7 @@ def _traits_apply(
     latest: dict[int, dict] = {}
     for index, row in enumerate(rows):
         customer = customer_of[index]
-        if customer is None or customer in new_customers or not (row.traits or row.consents):
+        if customer is None or not (row.traits or row.consents):
             continue
         data = latest.setdefault(customer, {})
         data.update(row.traits)
@@ -123,10 +121,9 @@ def _traits_apply(
     for customer, data in list(latest.items()):
         # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).
         fingerprint = tuple(sorted((k, v[0] if isinstance(v, tuple) else v) for k, v in data.items()))
-        if applied.get(customer) == fingerprint:
-            del latest[customer]
-        else:
-            applied[customer] = fingerprint
+        if customer in new_customers or applied.get(customer) == fingerprint:
+            del latest[customer]  # new ones were created with these values
+        applied[customer] = fingerprint
     if len(applied) > 1_000_000:
         applied.clear()
     if not latest:

@@ -259,3 +259,22 @@ def test_a_chain_of_merges_in_one_batch_ends_in_the_oldest_profile_and_each_step
     merge_undo(merge=merges[1], by=None)
     assert set(Touchpoint.objects.filter(customer=crm).values_list("external_id", flat=True)) == {"c"}
     assert Identifier.objects.get(kind="customer_id").customer == crm
+
+
+def test_rows_after_a_merge_in_an_earlier_batch_of_the_same_file_go_to_the_survivor(tmp_path, pos, settings):
+    settings.IMPORT_BATCH_SIZE = 1  # one row per batch: owners are remembered across batches
+    job = import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "a.csv",
+            "a,2024-05-01,purchased,,ann@example.com,,,PAR01",
+            "b,2024-05-01,purchased,,,,L-1,PAR01",
+            "c,2024-05-02,purchased,,ann@example.com,,L-1,PAR01",
+            "d,2024-05-03,purchased,,,,L-1,PAR01",
+            "e,2024-05-03,purchased,,ann@example.com,,,PAR01",
+        ),
+    )
+    assert job.imported == 5 and Merge.objects.count() == 1
+    survivor = Customer.objects.live().get()
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {survivor.pk}
