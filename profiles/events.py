@@ -53,6 +53,7 @@ CHANNELS = frozenset(Channel.values)  # Django computes .values on every access:
 _AMOUNT = re.compile(r"-?\d{1,10}(?:\.\d{1,2})?")
 _moment_memo: dict[str, str | None] = {}
 _MISSING = object()
+CURRENCIES = frozenset(("EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "HKD", "SGD", "SEK", "NOK", "DKK"))
 
 
 def moment_for(event: str) -> str | None:
@@ -326,10 +327,13 @@ class RowReader:
             store_code = cells[i_store].strip() if i_store is not None else ""
             tz, region = self.store(store_code)
             keys = []
+            identifier = self.identifier
             for kind, i in ident:
-                key = self.identifier(kind, cells[i], region)
-                if key is not None:
-                    keys.append(key)
+                raw = cells[i]
+                if raw:
+                    key = identifier(kind, raw, region)
+                    if key is not None:
+                        keys.append(key)
             if not keys:
                 raise RowRejected(
                     "no identifier: the row needs a customer_id, email, phone, loyalty_id or anonymous_id"
@@ -352,22 +356,25 @@ class RowReader:
                     if len(value) > limit:
                         raise RowRejected(f"oversized field: {col} is longer than {limit} characters")
                     setattr(row, col, value.strip())
-            if i_qty is not None:
+            if i_qty is not None and cells[i_qty]:
                 row.quantity = self.quantity(cells[i_qty])
-            if i_price is not None:
+            if i_price is not None and cells[i_price]:
                 row.price = self.amount(cells[i_price], "price")
-            if i_revenue is not None:
+            if i_revenue is not None and cells[i_revenue]:
                 row.revenue = self.amount(cells[i_revenue], "revenue")
             if i_currency is not None and cells[i_currency]:
-                row.currency = currency(cells[i_currency])
+                code = cells[i_currency]
+                row.currency = code if code in CURRENCIES else currency(code)
             if i_first is not None and cells[i_first]:
                 trait_text(row, "first_name", cells[i_first])
             if i_last is not None and cells[i_last]:
                 trait_text(row, "last_name", cells[i_last])
             for col, i in consents:
-                value = self.consent(cells[i], col)
-                if value is not None:
-                    row.consents[col[8:]] = value
+                raw = cells[i]
+                if raw:
+                    value = self.consent(raw, col)
+                    if value is not None:
+                        row.consents[col[8:]] = value
             props = {}
             if i_props is not None and cells[i_props].strip():
                 try:
@@ -379,8 +386,13 @@ class RowReader:
             for i, name in extra:
                 if cells[i]:
                     props[name] = cells[i]
-            row.properties = self.properties_json(props)
-            row.external_id = self.external_id(cells[i_event_id] if i_event_id is not None else "", "\x1f".join(cells))
+            if props:
+                row.properties = self.properties_json(props)
+            event_id = cells[i_event_id].strip() if i_event_id is not None else ""
+            if event_id and len(event_id) <= MAX_EXTERNAL_ID:
+                row.external_id = event_id
+            else:
+                row.external_id = self.external_id(event_id, "\x1f".join(cells))
             return row
 
         return parse
