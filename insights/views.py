@@ -148,7 +148,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(people, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     pii_viewed_many(request, [c.pk for c in page], action="insights_drilldown")
-    profile_url = _url_or_blank("profiles:customer", "00000000-0000-0000-0000-000000000000")
+    profile_url = _url_or_blank("profiles:profile", "00000000-0000-0000-0000-000000000000")
     context |= {
         "title": title,
         "detail": detail,

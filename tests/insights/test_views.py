@@ -97,6 +97,11 @@ class TestDrillDown:
         assert listing.context["page_obj"].paginator.count == 1
         assert "Paulette" in listing.content.decode()
 
+    def test_each_customer_in_a_list_links_to_her_profile(self, manager_client, two_stores):
+        paris, _ny = two_stores
+        listing = manager_client.get(reverse("insights:customer_list"), {**MARCH, "metric": "purchasers"})
+        assert reverse("profiles:profile", args=[paris.public_id]) in listing.content.decode()
+
     def test_viewing_a_list_of_customers_is_audited(self, manager_client, two_stores):
         paris, _ny = two_stores
         manager_client.get(reverse("insights:customer_list"), {**MARCH, "metric": "purchasers"})
