@@ -263,6 +263,8 @@ FEEDBACK_SMTP_CONNECTIONS = envint("FEEDBACK_SMTP_CONNECTIONS", 16, minimum=1)
 FEEDBACK_SEND_LEASE_SECONDS = envint("FEEDBACK_SEND_LEASE_SECONDS", 300, minimum=1)
 FEEDBACK_MAX_ATTEMPTS = envint("FEEDBACK_MAX_ATTEMPTS", 5, minimum=1)
 FEEDBACK_RATE_LIMIT_PER_MINUTE = envint("FEEDBACK_RATE_LIMIT_PER_MINUTE", 30, minimum=1)
+# Answers commit without waiting for the WAL flush: a PostgreSQL crash may lose the last ~0.6 s of answers.
+FEEDBACK_ANSWER_ASYNC_COMMIT = envbool("FEEDBACK_ANSWER_ASYNC_COMMIT", True)
 FEEDBACK_SCAN_CHUNK = envint("FEEDBACK_SCAN_CHUNK", 100_000, minimum=100)
 _quiet = os.environ.get("FEEDBACK_QUIET_HOURS", "21-9").strip()
 try:

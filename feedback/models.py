@@ -226,7 +226,8 @@ class Response(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    # Every index here is paid on each answer POST: rollups filter by store and time, not by survey.
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses", db_index=False)
     kind = models.CharField(max_length=10, choices=SurveyKind.choices)
     score = models.SmallIntegerField()
     comment = models.TextField(blank=True, max_length=2000)
@@ -246,11 +247,14 @@ class Response(models.Model):
     bot_suspected = models.BooleanField(default=False)
     bot_reasons = ArrayField(models.CharField(max_length=30), default=list, blank=True)
     commented_at = models.DateTimeField(null=True, blank=True)
+    on_timeline_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When her timeline got the feedback_given touchpoint.")
+    )
 
     class Meta:
         indexes = [
+            models.Index(fields=["id"], name="response_to_timeline", condition=Q(on_timeline_at__isnull=True)),
             models.Index(fields=["store_code", "-answered_at"], name="response_store_time"),
-            models.Index(fields=["-answered_at"], name="response_time"),
         ]
 
     def __str__(self) -> str:
@@ -280,7 +284,8 @@ class FollowUp(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follow_ups")
+    # Her open follow-ups have their own partial index below; resolved ones are found through the response.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follow_ups", db_index=False)
     store_code = models.CharField(max_length=20, blank=True)
     assigned_to = models.ForeignKey(
         "clienteling.Associate", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"

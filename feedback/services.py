@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
 from django.core.mail import mailers
 from django.db import connection, transaction
@@ -481,42 +482,10 @@ def invitation_for_key(key: str) -> Invitation | None:
     )
 
 
-_RECORD_SQL = """
-WITH inv AS (
-  UPDATE feedback_invitation SET status = 'answered'
-  WHERE token_key = %(key)s AND survey_id = %(survey)s AND status IN ('sent', 'answered')
-  RETURNING id, survey_id, customer_id, store_code, moment, touchpoint_channel, channel, associate_code,
-            language, sent_at, honeypot_at
-), resp AS (
-  INSERT INTO feedback_response AS r (
-    public_id, invitation_id, survey_id, kind, score, comment, sentiment, sentiment_score, themes, customer_id,
-    store_code, moment, channel, invitation_channel, associate_code, language, answered_at, first_answered_at,
-    seconds_after_delivery, bot_suspected, bot_reasons)
-  SELECT gen_random_uuid(), inv.id, inv.survey_id, %(kind)s, %(score)s, '', '', NULL, '{}', inv.customer_id,
-         inv.store_code, inv.moment, inv.touchpoint_channel, inv.channel, inv.associate_code, inv.language,
-         %(now)s, %(now)s, extract(epoch FROM %(now)s - inv.sent_at)::int,
-         b.reasons <> '{}', b.reasons
-  FROM inv, LATERAL (SELECT array_remove(ARRAY[
-      CASE WHEN %(now)s - inv.sent_at < %(fast)s THEN 'fast_answer' END,
-      CASE WHEN inv.honeypot_at IS NOT NULL THEN 'honeypot_link' END], NULL)::varchar[] AS reasons) b
-  ON CONFLICT (invitation_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
-  RETURNING r.id, r.customer_id, r.store_code, r.associate_code, (r.xmax = 0) AS inserted
-), summary AS (
-  UPDATE profiles_customersummary SET last_feedback_score = %(score)s, last_feedback_at = %(now)s
-  WHERE customer_id = (SELECT customer_id FROM inv)
-), follow_up AS (
-  INSERT INTO feedback_followup (public_id, response_id, customer_id, store_code, assigned_to_id, associate_code,
-                                 status, due_at, resolution, created_at)
-  SELECT gen_random_uuid(), resp.id, resp.customer_id, resp.store_code,
-         (SELECT a.id FROM clienteling_associate a JOIN auth_user u ON u.id = a.user_id
-           WHERE u.username = resp.associate_code AND u.is_active AND resp.associate_code <> '' LIMIT 1),
-         resp.associate_code, 'open', %(now)s + %(due)s, '', %(now)s
-  FROM resp WHERE %(detractor)s
-  ON CONFLICT (response_id) DO NOTHING
-  RETURNING id
+_RECORD_SQL = (
+    "SELECT * FROM feedback_record_answer("
+    "%s::text, %s::bigint, %s::text, %s::integer, %s::boolean, %s::timestamptz, %s::interval, %s::interval, %s::boolean)"
 )
-SELECT resp.id, resp.customer_id, resp.inserted, (SELECT count(*) FROM follow_up) FROM resp
-"""
 
 
 @dataclass(frozen=True)
@@ -528,35 +497,37 @@ class RecordedAnswer:
 
 
 def response_record(*, survey_id: int, kind: str, key: str, score: int, detractor: bool) -> RecordedAnswer | None:
-    """Record (or replace) her answer in one statement; None if the invitation cannot be answered.
+    """Record (or replace) her answer in one round trip; None if the invitation cannot be answered.
 
     Answering again while the link is valid replaces the score (the latest tap is what she meant); the
-    first answer's time is kept. A detractor's first detractor answer opens a follow-up for the store,
-    assigned to the associate who served her when that person is known; the greeting card summary gets
-    the score. The timeline touchpoint is written after commit by a task.
+    first answer's time is kept. A detractor answer opens a follow-up for the store (once per answer),
+    assigned to the associate who served her when that person is known; her greeting card summary gets
+    the score at once. The work is the ``feedback_record_answer`` SQL function (migration 0003); the
+    ``feedback_given`` touchpoint is added to her timeline by the beat (``responses_to_timeline``).
     """
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-side prepared statement (psycopg's own cursor: Django's binds on the client), so PostgreSQL
+    # parses and plans this call once per connection. It bypasses Django's query log on purpose.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _RECORD_SQL,
-            {
-                "key": key,
-                "survey": survey_id,
-                "kind": kind,
-                "score": score,
-                "fast": timedelta(seconds=FAST_ANSWER_SECONDS),
-                "due": timedelta(hours=settings.FEEDBACK_FOLLOW_UP_DUE_HOURS),
-                "detractor": detractor,
-                "now": timezone.now(),
-            },
+            [
+                key,
+                survey_id,
+                kind,
+                score,
+                detractor,
+                timezone.now(),
+                timedelta(seconds=FAST_ANSWER_SECONDS),
+                timedelta(hours=settings.FEEDBACK_FOLLOW_UP_DUE_HOURS),
+                settings.FEEDBACK_ANSWER_ASYNC_COMMIT,
+            ],
+            prepare=True,
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    answer = RecordedAnswer(response_id=row[0], customer_id=row[1], first_time=row[2], follow_up_opened=row[3] > 0)
-    from feedback.tasks import response_to_timeline
-
-    transaction.on_commit(lambda: response_to_timeline.delay(answer.response_id))
-    return answer
+    return RecordedAnswer(response_id=row[0], customer_id=row[1], first_time=row[2], follow_up_opened=row[3])
 
 
 @transaction.atomic
@@ -573,21 +544,28 @@ def response_comment(*, response: Response, comment: str) -> Response:
     return response
 
 
-def response_to_timeline(*, response_id: int) -> None:
-    """Her answer on her timeline as a ``feedback_given`` touchpoint (idempotent per response)."""
-    response = Response.objects.select_related("customer").filter(pk=response_id).first()
-    if response is None:
-        return
-    touchpoint_record(
-        customer=response.customer,
-        moment=Moment.FEEDBACK_GIVEN,
-        channel=Channel.EMAIL if response.invitation_channel == InvitationChannel.EMAIL else Channel.SMS,
-        occurred_at=response.first_answered_at,
-        store_code=response.store_code,
-        associate_code=response.associate_code,
-        external_id=f"feedback-response-{response.public_id}",
-        properties={"score": response.score, "survey": response.kind},
+def responses_to_timeline(*, limit: int = 500) -> int:
+    """Answers onto their customers' timelines as ``feedback_given`` touchpoints, then refresh them.
+
+    Kept off the answer's hot path: the beat does it within a minute. Idempotent per response.
+    """
+    responses = list(
+        Response.objects.filter(on_timeline_at__isnull=True).select_related("customer").order_by("pk")[:limit]
     )
+    for response in responses:
+        touchpoint_record(
+            customer=response.customer,
+            moment=Moment.FEEDBACK_GIVEN,
+            channel=Channel.EMAIL if response.invitation_channel == InvitationChannel.EMAIL else Channel.SMS,
+            occurred_at=response.first_answered_at,
+            store_code=response.store_code,
+            associate_code=response.associate_code,
+            external_id=f"feedback-response-{response.public_id}",
+            properties={"score": response.score, "survey": response.kind},
+        )
+    if responses:  # touchpoint_record refreshes each customer's summary
+        Response.objects.filter(pk__in=[r.pk for r in responses]).update(on_timeline_at=timezone.now())
+    return len(responses)
 
 
 def invitation_honeypot_hit(*, key: str) -> None:

@@ -38,19 +38,11 @@ def invitations_schedule() -> int:
     max_retries=5,
 )
 def invitations_send_due(max_batches: int | None = 50) -> int:
-    """Create what is newly due, then send it: the same service as ``manage.py send_due_invitations``."""
+    """Create what is newly due, then send it: the same service as ``manage.py send_due_invitations``.
+
+    Also puts new answers on their customers' timelines (kept off the answer POST).
+    """
     services.invitations_schedule()
-    return services.invitations_send_due(max_batches=max_batches).sent
-
-
-@shared_task(
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
-)
-def response_to_timeline(response_id: int) -> None:
-    services.response_to_timeline(response_id=response_id)
+    sent = services.invitations_send_due(max_batches=max_batches).sent
+    services.responses_to_timeline()
+    return sent

@@ -76,18 +76,13 @@ def test_the_answer_updates_her_greeting_card_summary(client, invitation):
     assert summary.last_feedback_score == 4 and summary.last_feedback_at is not None
 
 
-def test_the_answer_lands_on_her_timeline(client, invitation, django_capture_on_commit_callbacks, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    from clienteling.celery import app
-
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            client.post(url(invitation), {"score": "10"})
-    finally:
-        app.conf.task_always_eager = False
+def test_the_answer_lands_on_her_timeline_with_the_next_beat(client, invitation):
+    client.post(url(invitation), {"score": "10"})
+    assert services.responses_to_timeline() == 1
+    assert services.responses_to_timeline() == 0
     touchpoint = Touchpoint.objects.get(moment="feedback_given")
     assert touchpoint.properties == {"score": 10, "survey": "nps"}
+    assert touchpoint.customer_id == invitation.customer_id
 
 
 def test_a_detractor_opens_a_follow_up_assigned_to_the_associate_who_served_her(client, store, invitation, settings):
