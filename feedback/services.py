@@ -163,8 +163,11 @@ def _schedule_chunk(result: ScheduleResult) -> tuple[int, bool, bool]:
         promoted = state.pending_id <= state.last_id or oldest_running >= state.pending_xmax
         if promoted:
             state.last_id = max(state.last_id, state.pending_id)
-        upto = state.last_id + settings.FEEDBACK_SCAN_CHUNK
-        cursor.execute("SELECT max(id) FROM profiles_touchpoint WHERE id > %s AND id <= %s", [state.last_id, upto])
+        # The next chunk by rows, not by id range: ids can jump (rolled-back imports, a restored table).
+        cursor.execute(
+            "SELECT max(id) FROM (SELECT id FROM profiles_touchpoint WHERE id > %s ORDER BY id LIMIT %s) chunk",
+            [state.last_id, settings.FEEDBACK_SCAN_CHUNK],
+        )
         (seen_max,) = cursor.fetchone()
         created = 0
         if seen_max is not None:

@@ -166,3 +166,15 @@ def test_a_send_that_falls_into_quiet_hours_is_deferred_not_sent(store, customer
     invitation = Invitation.objects.get()
     assert invitation.status == InvitationStatus.SCHEDULED
     assert invitation.send_after == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+
+
+def test_the_scan_is_not_stuck_when_touchpoint_ids_jump_past_a_chunk(store, customer, settings):
+    from django.db import connection
+
+    settings.FEEDBACK_SCAN_CHUNK = 100
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('profiles_touchpoint', 'id'), nextval(pg_get_serial_sequence('profiles_touchpoint', 'id')) + 1000)"
+        )
+    make_touchpoint(customer)
+    assert services.invitations_schedule().created == 1
