@@ -179,11 +179,15 @@ class Identifier(models.Model):
     global ones (email, phone, loyalty_id), so the same CRM id in two systems never links two people.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identifiers")
+    # No single-column indexes on the foreign keys: (customer, kind) below serves customer lookups, and
+    # nothing reads identifiers by source; every index here is paid on each imported identifier.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identifiers", db_index=False)
     kind = models.CharField(max_length=20, choices=IdentifierKind.choices)
     namespace = models.CharField(max_length=100, blank=True, default="")
     value = models.CharField(max_length=320)
-    source = models.ForeignKey("profiles.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.ForeignKey(
+        "profiles.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
