@@ -130,11 +130,14 @@ def orchestrate(args) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     path = args.file or OUT / f"channel_{args.rows}_{customers}_{args.seed}.csv"
     if not path.exists():
-        seconds = generate(path, rows=args.rows, customers=customers, seed=args.seed)
+        # Written aside and renamed, so a concurrent run never reads a half-written file.
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        seconds = generate(partial, rows=args.rows, customers=customers, seed=args.seed)
+        partial.replace(path)
         print(f"generated {path.name}: {args.rows:,} rows for {customers:,} customers in {seconds:.1f}s "
               f"({args.rows / seconds:,.0f} rows/s)", flush=True)  # fmt: skip
     slice_rows = min(args.slice, args.rows)
-    slice_path = OUT / f"{path.stem}_slice{slice_rows}.csv"
+    slice_path = OUT / f"{path.stem}_slice{slice_rows}_{os.getpid()}.csv"
     write_slice(path, slice_path, slice_rows)
 
     name = f"bench_import_{os.getpid()}"
@@ -168,12 +171,13 @@ def orchestrate(args) -> None:
             results["reimport"] = announce("(d)", run_child("ours", path, url))
             # The same rows in different bytes (CRLF line ends) defeat the whole-file checksum, so every
             # row goes through the pipeline and is found to be a duplicate event.
-            crlf = OUT / f"{path.stem}_crlf.csv"
+            crlf = OUT / f"{path.stem}_crlf_{os.getpid()}.csv"
             crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
             print("(e) import_channel_data, same rows with CRLF line ends ...", flush=True)
             results["rerows"] = announce("(e)", run_child("ours", crlf, url))
             crlf.unlink()
     finally:
+        slice_path.unlink(missing_ok=True)
         if args.keep_db:
             print(f"kept database {name}")
         else:
@@ -219,7 +223,7 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
             print(f"{labels[leg]} faster than the first import: {'yes' if faster else 'NO'}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     record = {"rows": rows, "customers": customers, "seed": args.seed, "server": server, "results": results}
-    (OUT / f"import_{stamp}.json").write_text(json.dumps(record, indent=2))
+    (OUT / f"import_{rows}_{stamp}_{os.getpid()}.json").write_text(json.dumps(record, indent=2))
 
 
 # ------------------------------------------------------------------------------------------ child legs
