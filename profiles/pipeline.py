@@ -33,7 +33,7 @@ class ImportSession:
     """What one job remembers between its batches: owners of identifiers, traits already applied."""
 
     identity: IdentityCache = field(default_factory=IdentityCache)
-    traits: dict[int, tuple] = field(default_factory=dict)
+    traits: dict[int, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +102,7 @@ def batch_write(
 
 
 def _traits_apply(
-    source: Source, rows: list[ChannelRow], customer_of: list, new_customers: set[int], applied: dict[int, tuple]
+    source: Source, rows: list[ChannelRow], customer_of: list, new_customers: set[int], applied: dict[int, dict]
 ) -> set[int]:
     """Names, birthday, postal code and consent from the rows onto known customers; returns who changed.
 
@@ -120,10 +120,15 @@ def _traits_apply(
             data[purpose] = (granted, row.occurred_at)
     for customer, data in list(latest.items()):
         # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).
-        fingerprint = tuple(sorted((k, v[0] if isinstance(v, tuple) else v) for k, v in data.items()))
-        if customer in new_customers or applied.get(customer) == fingerprint:
-            del latest[customer]  # new ones were created with these values
-        applied[customer] = fingerprint
+        values = {k: (v[0] if isinstance(v, tuple) else v) for k, v in data.items()}
+        known = applied.get(customer)
+        if customer in new_customers:
+            del latest[customer]  # created with these values
+            applied[customer] = values
+        elif known is not None and all(known.get(k) == v for k, v in values.items()):
+            del latest[customer]
+        else:
+            applied[customer] = {**known, **values} if known else values
     if len(applied) > 1_000_000:
         applied.clear()
     if not latest:
