@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback import services
+from feedback import emails, services
 from feedback.models import FollowUp, Invitation, Response
 from feedback.tokens import make_token
 from tests.browser.conftest import PHONE, TABLET_WIDE, screenshot, sign_in
@@ -39,7 +39,7 @@ def test_on_a_phone_she_taps_9_adds_a_comment_and_sees_thanks(new_page, live_ser
     email_page.set_content(message.alternatives[0].content)
     screenshot(email_page, "feedback-email")
 
-    link = services.link_urls(Invitation.objects.get())["answer"]
+    link = emails.link_urls(Invitation.objects.get())["answer"]
     page = new_page(PHONE, is_mobile=True, has_touch=True)
     page.goto(link)
     assert page.get_by_role("heading", name="How likely are you to recommend Paris Marais to a friend?").is_visible()
