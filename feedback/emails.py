@@ -137,7 +137,8 @@ class MailMerge:
         kind = _name_kind(name)
         template = self._template(invitation, kind) if address.isascii() else None
         if template is None:
-            return invitation_email(invitation, address=address).message(policy=POLICY).as_bytes()
+            # As Django's own SMTP backend does: standard line lengths, encoded where needed.
+            return invitation_email(invitation, address=address).message(policy=email.policy.SMTP).as_bytes()
         data = (
             template.replace(TOKEN.encode(), make_token(invitation).encode())
             .replace(TO.encode(), address.encode())

@@ -32,6 +32,20 @@ def test_a_batch_goes_out_over_one_smtp_connection_with_html_text_and_unsubscrib
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Unsubscribe"].startswith("<http://testserver/f/")
     assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
+    # The mail merge put each invitation's own token in its own message.
+    import re
+
+    from feedback.tokens import read_token
+
+    for raw in sink.handler.messages:
+        parsed = message_from_bytes(raw, policy=policy.default)
+        html = parsed.get_body(("html",)).get_content()
+        tokens = set(re.findall(r"/f/([^/]+)/", html))
+        assert len(tokens) == 1
+        _, key = read_token(tokens.pop())
+        invitation = Invitation.objects.get(token_key=key)
+        assert str(invitation.public_id) == parsed["X-Invitation"]
+        assert parsed["To"] == invitation.customer.identifiers.get(kind="email").value
 
 
 def test_a_temporary_refusal_is_retried_later_with_backoff(store, settings):
@@ -74,3 +88,17 @@ def test_an_unreachable_mail_server_puts_the_batch_back_for_later(store, setting
     result = services.invitations_send_due()
     assert (result.sent, result.retrying) == (0, 1)
     assert Invitation.objects.get().status == InvitationStatus.SCHEDULED
+
+
+def test_a_customer_with_an_accented_name_gets_her_name_right(store, settings):
+    from email import message_from_bytes, policy
+
+    customer = make_customer(email="ines@example.com", first="Inès")
+    _due(customer)
+    with SmtpSink() as sink:
+        settings.MAILERS = sink.mailer()
+        assert services.invitations_send_due().sent == 1
+    message = message_from_bytes(sink.handler.messages[0], policy=policy.default)
+    assert "Bonjour Inès," in message.get_body(("plain",)).get_content()
+    assert "Bonjour Inès," in message.get_body(("html",)).get_content()
+    assert message["To"] == "ines@example.com"
