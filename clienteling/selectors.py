@@ -1,29 +1,27 @@
 """Reads for the store floor: greeting cards, today's arrivals, expected appointments, the store display.
 
 A greeting card renders from the precomputed CustomerSummary (profiles), never from the touchpoint
-history, so it costs the same one query for a customer with 3 touchpoints or 30,000, and for one card
-or a feed of twenty:
+history, so it costs one query for a customer with 3 touchpoints or 30,000, and for one card or a feed
+of twenty: the arrivals with customer, summary and appointment (joins), plus one JSON column with her top interests,
+pinned notes and oldest open feedback follow-up (``_card_extras_sql``). Folding the follow-up in saved a
+round trip: on the shared 2-core box each costs 1-2 ms.
 
-1. the arrivals with customer, summary and appointment (joins), her top interests and pinned notes as two
-   ``ARRAY(SELECT ... LIMIT n)`` columns, and her oldest open feedback follow-up (the feedback app's own
-   ``FollowUp.objects.unresolved()``, with the score and comment that opened it) as a JSON column, all in
-   the same SELECT. One round trip was worth folding in: on the shared 2-core box each costs 1-2 ms.
-
-Store and associate names ("last visit at Paris Marais", "Hugo is helping") come from the cache: joining
-four more tables for two names cost more in planning time than the rest of the query (measured at 1M
-customers, docs/benchmarks.md "Store floor").
+Store and associate names ("last visit at Paris Marais", "Hugo is helping") come from a per-process copy
+refreshed every minute: joining four more tables for two names cost more planning time than the rest of
+the query (measured at 1M customers, docs/benchmarks.md "Store floor").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache as cache_forever
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.core.cache import cache
-from django.db.models import F, OuterRef, Subquery, Window
-from django.db.models.functions import JSONObject, RowNumber
+from django.db.models import F, JSONField, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,34 +50,42 @@ class Card:
         return f"arrival-{self.arrival.public_id}"
 
 
-def _open_follow_up():
-    from feedback.models import FollowUp
+@cache_forever
+def _card_extras_sql() -> str:
+    """Her top interests, pinned notes and oldest open follow-up as one JSON column of the card SELECT.
 
-    return Subquery(
-        FollowUp.objects.unresolved()
-        .filter(customer_id=OuterRef("customer_id"))
-        .order_by("created_at")
-        .values(json=JSONObject(score="response__score", comment="response__comment"))[:1]
-    )
+    Written as SQL rather than three ORM subqueries: building and compiling those cost ~4 ms of Python per
+    card view on the 2-core box, more than the database work (docs/benchmarks.md, "Store floor"). Table
+    names come from the models; "open" is the feedback app's own rule (``FollowUp.objects.unresolved()``:
+    any status but resolved).
+    """
+    from feedback.models import FollowUp, FollowUpStatus, Response
+
+    arrival, interest, note = Arrival._meta.db_table, Interest._meta.db_table, Note._meta.db_table
+    follow_up, response = FollowUp._meta.db_table, Response._meta.db_table
+    return f"""
+    json_build_object(
+      'interests', coalesce((
+        SELECT json_agg(json_build_object('label', i.label, 'reason', i.reason) ORDER BY i.score DESC)
+        FROM (SELECT label, reason, score FROM {interest} WHERE customer_id = {arrival}.customer_id
+              ORDER BY score DESC LIMIT {TOP_INTERESTS}) i), '[]'::json),
+      'notes', coalesce((
+        SELECT json_agg(json_build_object('text', n.text) ORDER BY n.created_at DESC)
+        FROM (SELECT text, created_at FROM {note} WHERE customer_id = {arrival}.customer_id AND pinned
+              ORDER BY created_at DESC LIMIT {PINNED_NOTES}) n), '[]'::json),
+      'follow_up', (
+        SELECT json_build_object('score', r.score, 'comment', r.comment)
+        FROM {follow_up} f JOIN {response} r ON r.id = f.response_id
+        WHERE f.customer_id = {arrival}.customer_id AND f.status <> '{FollowUpStatus.RESOLVED.value}'
+        ORDER BY f.created_at LIMIT 1)
+    )::jsonb"""  # noqa: S608 - identifiers and constants from the code, no input
 
 
 def arrivals_for_cards():
     """Arrivals with everything their cards show, in one SELECT (see the module docstring)."""
     return (
         Arrival.objects.select_related("store", "customer", "customer__summary", "appointment")
-        .annotate(
-            open_follow_up=_open_follow_up(),
-            top_interests=ArraySubquery(
-                Interest.objects.filter(customer_id=OuterRef("customer_id"))
-                .order_by("-score")
-                .values(json=JSONObject(label="label", reason="reason"))[:TOP_INTERESTS]
-            ),
-            pinned_notes=ArraySubquery(
-                Note.objects.filter(customer_id=OuterRef("customer_id"), pinned=True)
-                .order_by("-created_at")
-                .values(json=JSONObject(text="text"))[:PINNED_NOTES]
-            ),
-        )
+        .annotate(card_extras=RawSQL(_card_extras_sql(), [], output_field=JSONField()))  # noqa: S611 - no input
         .order_by("-created_at")
     )
 
@@ -89,21 +95,32 @@ def card_may_show(arrival: Arrival) -> bool:
     return customer.consent_recognition and customer.erased_at is None and customer.merged_into_id is None
 
 
-def store_names() -> dict[str, str]:
-    names = cache.get("floor:store-names")
-    if names is None:
-        names = dict(Store.objects.values_list("code", "name"))
-        cache.set("floor:store-names", names, timeout=300)
+# Names change rarely and every card needs them: kept in each process for a minute (no round trip at
+# all), then re-read from the database. A name missing from the copy (a new hire) reloads it at once.
+_NAMES_SECONDS = 60
+_names: dict[str, tuple[float, dict]] = {}
+
+
+def _names_cached(kind: str, load, needed=()) -> dict:
+    at, names = _names.get(kind, (0.0, {}))
+    if time.monotonic() - at > _NAMES_SECONDS or any(key not in names for key in needed if key):
+        names = load()
+        _names[kind] = (time.monotonic(), names)
     return names
+
+
+def names_forget() -> None:
+    """Drop this process's copy (a store or staff member was saved here: see signals.py)."""
+    _names.clear()
+
+
+def store_names() -> dict[str, str]:
+    return _names_cached("stores", lambda: dict(Store.objects.values_list("code", "name")))
 
 
 def associate_names(needed=()) -> dict[int, str]:
-    """Staff names by id, cached; reloaded when someone new shows up (a new hire's first claim)."""
-    names = cache.get("floor:associate-names")
-    if names is None or any(pk not in names for pk in needed if pk):
-        names = {a.pk: a.name for a in Associate.objects.select_related("user")}
-        cache.set("floor:associate-names", names, timeout=300)
-    return names
+    """Staff names by id, for "Hugo is helping" and "with Hugo"."""
+    return _names_cached("associates", lambda: {a.pk: a.name for a in Associate.objects.select_related("user")}, needed)
 
 
 def _ranked(queryset, *, order_by, limit: int):
@@ -188,13 +205,14 @@ def cards_for(arrivals: list[Arrival]) -> list[Card]:
     for arrival in arrivals:
         customer = arrival.customer
         summary = getattr(customer, "summary", None)
+        extras = getattr(arrival, "card_extras", None) or {}
         card = Card(
             arrival=arrival,
             customer=customer,
             summary=summary,
-            interests=getattr(arrival, "top_interests", None) or [],
-            notes=getattr(arrival, "pinned_notes", None) or [],
-            care=_care_flags(summary, getattr(arrival, "open_follow_up", None)),
+            interests=extras.get("interests") or [],
+            notes=extras.get("notes") or [],
+            care=_care_flags(summary, extras.get("follow_up")),
         )
         if arrival.appointment is not None:
             card.appointment_with = staff.get(arrival.appointment.associate_id, "")

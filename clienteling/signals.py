@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from clienteling.models import Associate, Store
 from profiles.models import Customer
 
 _WATCHED = {"consent_recognition", "erased_at", "merged_into"}
@@ -27,3 +28,12 @@ def cards_follow_consent(sender, instance: Customer, created: bool, update_field
     from clienteling.services import arrivals_withdraw
 
     arrivals_withdraw(customer_id=instance.pk)
+
+
+@receiver(post_save, sender=Store, dispatch_uid="floor_names_store")
+@receiver(post_save, sender=Associate, dispatch_uid="floor_names_associate")
+def names_follow_saves(sender, **kwargs) -> None:
+    """Cards show store and staff names from a per-process copy; a save here refreshes it at once."""
+    from clienteling.selectors import names_forget
+
+    names_forget()
