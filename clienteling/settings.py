@@ -329,6 +329,8 @@ LOGGING = {
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 _CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 600, minimum=0)
+DB_POOL = envbool("DB_POOL", not TESTING)
+_DB_POOL_MAX = envint("DB_POOL_MAX_SIZE", 8, minimum=1)
 if DATABASE_URL and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
     raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL; Clienteling runs on PostgreSQL only.")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -342,6 +344,12 @@ if EMBEDDED_POSTGRES:
     DATABASE_URL = embedded.postgres_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)}
 DATABASES["default"]["OPTIONS"] = {"application_name": "clienteling"}
+# Under ASGI, Django's persistent connections are per thread and pile up ("too many clients"); a psycopg pool
+# per process bounds them. Tests run without it so that each test database connection is plain.
+if DB_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": _DB_POOL_MAX, "timeout": 10}
 _TEST_DB = os.environ.get("CLIENTELING_TEST_DB")
 if _TEST_DB:
     DATABASES["default"]["TEST"] = {"NAME": _TEST_DB}
