@@ -6,6 +6,9 @@ benchmark uses too) and go in through the real import pipeline.
 
 from __future__ import annotations
 
+import io
+
+from django.core.management import call_command
 from django.db import transaction
 
 from clienteling.models import Region, Role, Store
@@ -83,6 +86,13 @@ def seed(*, customers: int, touchpoints: int, seed: int, out=None) -> dict[str, 
             customers=customers, touchpoints=touchpoints, seed=seed, stores=STORES, associates=associates, out=out
         )
     )
+    if stats["customers"]:
+        from feedback import demo as feedback_demo
+
+        answers = feedback_demo.seed(seed=seed)
+        stats["responses"] = answers.get("responses", 0)
+        # The dashboards read rollups that beat keeps fresh; build them now so a new install shows numbers at once.
+        call_command("insights_rebuild", stdout=out or io.StringIO())
     return stats
 
 

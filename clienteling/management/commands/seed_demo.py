@@ -25,5 +25,5 @@ class Command(BaseCommand):
         stats = demo.seed(customers=customers, touchpoints=touchpoints, seed=seed, out=self.stdout)
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {stats['stores']} stores, {stats['staff']} staff, {stats['customers']} customers, "
-            f"{stats['touchpoints']} touchpoints."
+            f"{stats['touchpoints']} touchpoints, {stats.get('responses', 0)} survey answers."
         ))  # fmt: skip
