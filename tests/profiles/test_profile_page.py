@@ -247,3 +247,10 @@ def test_associates_of_any_store_may_view(client, other_store, christine):
     colleague = AssociateFactory(role=Role.ASSOCIATE, stores=[other_store])
     client.force_login(colleague.user)
     assert client.get(url(christine)).status_code == 200
+
+
+def test_her_persona_from_the_nightly_segments_shows_on_the_profile(associate_client, christine):
+    assert "Weekend browser" not in associate_client.get(url(christine)).content.decode()
+    christine.summary.persona_name = "Weekend browser"
+    christine.summary.save(update_fields=["persona_name"])
+    assert "Weekend browser" in associate_client.get(url(christine)).content.decode()
