@@ -172,10 +172,11 @@ def main() -> None:
                 t0 = time.time() * 1000
                 conn.request("POST", "/api/v1/arrivals", body=body, headers=headers)
                 response = conn.getresponse()
-                payload = json.loads(response.read())
+                raw = response.read()
                 api_ms.append(time.time() * 1000 - t0)
                 if response.status != 202:
-                    raise SystemExit(f"API answered {response.status}: {payload}")
+                    raise SystemExit(f"API answered {response.status}: {raw[:500]!r}")
+                payload = json.loads(raw)
                 sent[payload["id"]] = t0
             time.sleep(3)
             painted = [page.evaluate("window.__painted") for page in pages]

@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -300,14 +300,26 @@ def sse_event(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n\n"
 
 
+def _off_main_thread(function):
+    """Run ``function`` in the executor, not on the worker's one sync thread: under ASGI every sync view of
+    the process shares that thread, and ten tablets' audit rows must not queue behind an API request. The
+    connection goes back to the pool (or, without one, stays within CONN_MAX_AGE) after each call."""
+
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
 async def _events(request: HttpRequest, store: Store, session_key: str):
     client = aioredis.Redis.from_url(settings.REDIS_URL)
     pubsub = client.pubsub()
     await pubsub.subscribe(push.channel(store.code))
-    # Off the worker's main sync thread (thread_sensitive=False): under ASGI every sync view of the process
-    # shares that one thread, and ten tablets' audit rows must not queue behind an API request.
-    audit = sync_to_async(card_view_audit, thread_sensitive=False)
-    alive = sync_to_async(_session_alive, thread_sensitive=False)
+    audit = _off_main_thread(card_view_audit)
+    alive = _off_main_thread(_session_alive)
     user = await request.auser()
     try:
         yield "retry: 2000\n: connected\n\n"
