@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format install install-dev seed migrate stop clean-data bench
+.PHONY: run test lint format install install-dev seed migrate stop clean-data screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is required (see .python-version); found " + sys.version.split()[0])'
@@ -41,6 +41,10 @@ test: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	CLIENTELING_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
+
+# Refresh the screenshots in docs/ (the browser tests take them; normal runs keep them under .data/).
+screenshots: $(DEV_STAMP)
+	UPDATE_SCREENSHOTS=1 INSIGHTS_SCREENSHOTS=1 $(BIN)/pytest -p no:xdist tests/browser
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -21,7 +21,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# Test runs keep their screenshots out of the work tree; `make screenshots` refreshes the ones in docs/.
+SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else ".data/test-screenshots")
 TABLET = {"width": 1024, "height": 768}
 TABLET_WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
