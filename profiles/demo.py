@@ -2,9 +2,10 @@
 
 Two entry points:
 
-- ``seed()`` (called by ``seed_demo`` through ``clienteling.demo``) writes one contract-4 channel CSV per
-  source under ``.data/demo/`` (``web``, ``app``, ``pos``, ``call-center``, ``crm``) and imports them through
-  the real pipeline, ``import_channel_data``: the demo exercises exactly what a retailer's files would.
+- ``seed()`` (called by ``seed_demo`` through ``clienteling.demo``) writes one file per source under
+  ``.data/demo/``: contract-4 channel CSV for ``web``, ``pos``, ``call-center`` and ``crm``, Segment JSONL
+  (contract 5) for ``app``, and imports them through the real pipeline, ``import_channel_data``: the demo
+  exercises exactly what a retailer's files would.
 - ``write_channel_csv()`` streams a large single-source file (1M rows for 200k customers) for ``bench/``,
   with emails and phones reused across rows so identity resolution has real work to do.
 
@@ -39,6 +40,14 @@ HEADER = [
 
 # Source name -> Source.kind. One file each; the order is the import order.
 SOURCES = {"web": "web", "app": "app", "pos": "store", "call-center": "call_center", "crm": "email"}
+# The app's events arrive as its Segment SDK sends them (contract 5); the others as channel CSV (contract 4).
+JSONL_SOURCES = {"app"}
+# contract-4 column -> Segment e-commerce v2 property
+SEGMENT_PROPERTIES = [
+    ("product_sku", "sku"), ("product_name", "name"), ("category", "category"), ("brand", "brand"),
+    ("size", "size"), ("color", "color"), ("order_id", "order_id"), ("store_code", "store_code"),
+    ("currency", "currency"),
+]  # fmt: skip
 
 HISTORY_DAYS = 545  # about 18 months
 DEMO_DIRECTORY = Path(".data") / "demo"  # under BASE_DIR unless absolute
@@ -644,16 +653,55 @@ class DemoWriter:
             self.identify(source, row)
             per_source[source].append(row)
         for source, rows in per_source.items():
-            path = directory / f"{source}.csv"
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(HEADER)
-                for number, row in enumerate(rows, start=1):
-                    row["event_id"] = f"{source}-{number:08d}"
-                    row["occurred_at"] = _iso(row["occurred_at"])
-                    writer.writerow([row.get(column, "") for column in HEADER])
+            for number, row in enumerate(rows, start=1):
+                row["event_id"] = f"{source}-{number:08d}"
+                row["occurred_at"] = _iso(row["occurred_at"])
+            if source in JSONL_SOURCES:
+                path = directory / f"{source}.jsonl"
+                with path.open("w", encoding="utf-8", newline="") as handle:
+                    for row in rows:
+                        handle.write(json.dumps(segment_message(row), ensure_ascii=False, sort_keys=True) + "\n")
+            else:
+                path = directory / f"{source}.csv"
+                with path.open("w", encoding="utf-8", newline="") as handle:
+                    writer = csv.writer(handle, lineterminator="\n")
+                    writer.writerow(HEADER)
+                    for row in rows:
+                        writer.writerow([row.get(column, "") for column in HEADER])
             paths[source] = path
         return paths
+
+
+def segment_message(row: dict) -> dict:
+    """One channel row as the Segment ``track`` call an app SDK sends (contract 5)."""
+    traits = {column: row[column] for column in ("email", "phone", "first_name", "last_name") if row.get(column)}
+    for purpose in ("recognition", "email", "sms", "surveys"):
+        if row.get(f"consent_{purpose}"):
+            traits[f"consent_{purpose}"] = row[f"consent_{purpose}"] == "true"
+    properties = json.loads(row["properties"]) if row.get("properties") else {}
+    properties["channel"] = row["channel"]
+    for column, key in SEGMENT_PROPERTIES:
+        if row.get(column):
+            properties[key] = row[column]
+    for column in ("price", "revenue"):
+        if row.get(column):
+            properties[column] = float(row[column]) if "." in row[column] else int(row[column])
+    if row.get("quantity"):
+        properties["quantity"] = int(row["quantity"])
+    message = {
+        "type": "track",
+        "event": row["event"],
+        "messageId": row["event_id"],
+        "timestamp": row["occurred_at"],
+        "properties": properties,
+    }
+    if row.get("customer_id"):
+        message["userId"] = row["customer_id"]
+    if row.get("anonymous_id"):
+        message["anonymousId"] = row["anonymous_id"]
+    if traits:
+        message["context"] = {"traits": traits}
+    return message
 
 
 def _budgets(rng: random.Random, people: list[Person], touchpoints: int) -> None:
@@ -683,7 +731,7 @@ def generate_demo_files(
     associates: dict[str, list[str]] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Path]:
-    """Write one channel CSV per source; same arguments => byte-identical files."""
+    """Write one channel file per source; same arguments => byte-identical files."""
     paths, _ = _generate(
         directory,
         customers=customers,

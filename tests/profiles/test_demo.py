@@ -74,11 +74,38 @@ def generate(tmp_path, name="demo", *, seed=42, customers=150, touchpoints=4000)
 
 
 def read_rows(paths):
+    """Every row of every file in contract-4 terms (the app's Segment messages mapped back)."""
     rows = []
     for source, path in paths.items():
         with open(path, encoding="utf-8", newline="") as handle:
-            rows.extend(dict(row, _source=source) for row in csv.DictReader(handle))
+            if path.suffix == ".jsonl":
+                rows.extend(dict(from_segment(json.loads(line)), _source=source) for line in handle)
+            else:
+                rows.extend(dict(row, _source=source) for row in csv.DictReader(handle))
     return rows
+
+
+def from_segment(message):
+    assert message["type"] == "track"
+    properties = dict(message["properties"])
+    traits = message.get("context", {}).get("traits", {})
+    row = dict.fromkeys(CONTRACT_4, "")
+    row.update(
+        event_id=message["messageId"], occurred_at=message["timestamp"], event=message["event"],
+        channel=properties.pop("channel"), customer_id=message.get("userId", ""),
+        anonymous_id=message.get("anonymousId", ""),
+    )  # fmt: skip
+    row.update({key: value for key, value in traits.items() if key in ("email", "phone", "first_name", "last_name")})
+    for key, value in traits.items():
+        if key.startswith("consent_"):
+            row[key] = "true" if value else "false"
+    for column, key in demo.SEGMENT_PROPERTIES:
+        row[column] = properties.pop(key, "")
+    for column in ("price", "revenue", "quantity"):
+        value = properties.pop(column, "")
+        row[column] = f"{value:.2f}" if isinstance(value, float) else str(value)
+    row["properties"] = json.dumps(properties) if properties else ""
+    return row
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +127,27 @@ def test_a_different_seed_writes_different_files(tmp_path):
     assert any(first[source].read_bytes() != other[source].read_bytes() for source in first)
 
 
-def test_every_file_has_the_contract_4_header(tmp_path):
-    for path in generate(tmp_path, customers=20, touchpoints=300).values():
-        with open(path, encoding="utf-8") as handle:
-            assert next(csv.reader(handle)) == CONTRACT_4
+def test_every_csv_file_has_the_contract_4_header(tmp_path):
+    paths = generate(tmp_path, customers=20, touchpoints=300)
+
+    assert sorted(path.name for path in paths.values()) == [
+        "app.jsonl", "call-center.csv", "crm.csv", "pos.csv", "web.csv",
+    ]  # fmt: skip
+    for path in paths.values():
+        if path.suffix == ".csv":
+            with open(path, encoding="utf-8") as handle:
+                assert next(csv.reader(handle)) == CONTRACT_4
+
+
+def test_the_app_source_is_segment_jsonl_with_one_track_call_per_line(tmp_path):
+    path = generate(tmp_path, customers=30, touchpoints=600)["app"]
+
+    messages = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert messages
+    assert all(m["type"] == "track" and m["messageId"] and m["timestamp"].endswith("Z") for m in messages)
+    assert all(m.get("userId") or m.get("anonymousId") for m in messages)
+    assert any(m["event"] == "Product Viewed" and m["properties"]["sku"] for m in messages)
+    assert any("email" in m.get("context", {}).get("traits", {}) for m in messages)
 
 
 def test_it_writes_exactly_the_requested_number_of_touchpoints_for_the_requested_customers(demo_rows):
@@ -291,4 +335,4 @@ def test_seed_demo_imports_everything_it_generates_with_no_rejected_row(tmp_path
     assert customers.exclude(preferred_name="").exists() or customers.filter(first_name__in=demo.NICKNAMES).count() < 3
     assert customers.exclude(tier="").exists()
     assert not customers.filter(home_store_code="").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.csv" for name in demo.SOURCES)
+    assert sorted(p.stem for p in tmp_path.iterdir()) == sorted(demo.SOURCES)
