@@ -71,7 +71,7 @@ def unlock(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That PIN did not match. Try again."))
         return redirect("lock")
     devices.pin_succeeded(device, associate)
-    login(request, associate.user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, associate.user, backend="clienteling.auth.StaffBackend")
     request.session[SESSION_DEVICE] = str(device.public_id)
     services.device_seen(device=device)
     return redirect("home")

@@ -65,10 +65,10 @@ def test_an_open_follow_up_shows_her_own_words(associate_client, store, jane_arr
 
 def test_the_card_costs_the_same_queries_whatever_her_history(associate_client, store, jane_arrival):
     # Queries of the card view, pinned:
-    #  1 session, 2 user, 3 associate (staff_required),
-    #  4 the arrival, at a store she works in, with customer, summary, appointment, top interests,
+    #  1 session, 2 user with her staff record (one join, clienteling.auth.StaffBackend),
+    #  3 the arrival, at a store she works in, with customer, summary, appointment, top interests,
     #    pinned notes and open follow-up (one SELECT),
-    #  5 the PII audit insert (in production one round trip with an asynchronous commit; see card_view_audit).
+    #  4 the PII audit insert (in production one round trip with an asynchronous commit; see card_view_audit).
     # Store and associate names come from the cache. Nothing reads the touchpoints.
     associate_client.get(card_url(jane_arrival))  # warm the store-name cache
     with CaptureQueriesContext(connection) as small:
@@ -107,7 +107,7 @@ def test_the_card_costs_the_same_queries_whatever_her_history(associate_client, 
     with CaptureQueriesContext(connection) as big:
         response = associate_client.get(card_url(jane_arrival))
     assert len(big) == len(small), [q["sql"][:80] for q in big]
-    assert len(big) == 5, "\n".join(q["sql"][:150] for q in big)
+    assert len(big) == 4, "\n".join(q["sql"][:150] for q in big)
     html = response.content.decode()
     assert html.count("<li><strong>") <= 3  # top interests only
 

@@ -136,27 +136,27 @@ class TestDrillDown:
 
 
 class TestQueryCounts:
-    # Every page: session, user, associate (auth and the navigation), the scope's stores = 4, then its own
+    # Every page: session, user + staff record in one join (auth and the navigation), the scope's stores = 3, then its own
     # rollup reads, then the session's idle-timeout stamp (savepoint, UPDATE, release) = 3.
     def test_sentiment_page(self, manager_client, two_stores, django_assert_num_queries):
         # +1 answers by week/kind/moment, +1 NPS by associate, +1 invitations, +1 themes by week, +1 example
         # comments, +1 open follow-up counts, +1 resolved rollup, +1 queue page. (+1 associate names when an
         # associate has enough answers to be shown, +1 audit INSERT when the queue is not empty: neither here.)
-        with django_assert_num_queries(15):
+        with django_assert_num_queries(14):
             assert manager_client.get(reverse("insights:sentiment"), MARCH).status_code == 200
 
     def test_customers_page(self, manager_client, two_stores, django_assert_num_queries):
         # +1 repeat rate (period total and by month in one scan), +2 lifecycle (latest snapshot, flows)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             assert manager_client.get(reverse("insights:customers"), MARCH).status_code == 200
 
     def test_moments_page(self, manager_client, two_stores, django_assert_num_queries):
         # +1 touchpoints by moment, +1 attribution by moment and channel (also the purchase and revenue
         # totals), +1 assisted purchases by associate (+1 associate names when there are any: none in Paris)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             assert manager_client.get(reverse("insights:moments"), MARCH).status_code == 200
 
     def test_personas_page(self, manager_client, two_stores, django_assert_num_queries):
         # +1 persona counts by day
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             assert manager_client.get(reverse("insights:personas"), MARCH).status_code == 200

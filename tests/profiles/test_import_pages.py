@@ -39,9 +39,9 @@ def test_managers_see_jobs_and_source_health_in_a_fixed_number_of_queries(
             f"event_id,occurred_at,event,email\ne{i},2024-05-01,purchased,a{i}@example.com\nx,bad,purchased,a@example.com\n"
         )
         import_file(source=pos, path=path)
-    # session, user, associate (role); job count, sources with their 24 h counts, the page of jobs with their
+    # session, user + her staff record (one join); job count, sources with their 24 h counts, the page of jobs with their
     # source, active sources for the form; the idle-timeout session save (savepoint, update, release)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = manager_client.get(reverse("profiles:imports"))
     assert response.status_code == 200
     body = response.content.decode()

@@ -144,10 +144,10 @@ def _warm_up(client, customer):
 
 def test_the_profile_page_runs_a_fixed_number_of_queries(associate_client, christine, django_assert_num_queries):
     _warm_up(associate_client, christine)
-    # session, user, associate (staff check), customer + summary, her first store (audit, notes, time zone),
+    # session, user + staff record (one join), customer + summary, her first store (audit, notes, time zone),
     # store PAR01 (name + time zone; one per distinct store on the page), timeline page, interests,
     # identifiers, notes + authors, merges, audit insert
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         associate_client.get(url(christine))
 
 
@@ -159,7 +159,7 @@ def test_the_query_count_does_not_grow_with_her_history(associate_client, django
     counts = []
     for customer in (short, long):
         _warm_up(associate_client, customer)
-        with django_assert_num_queries(12) as captured:
+        with django_assert_num_queries(11) as captured:
             associate_client.get(url(customer))
         counts.append(len(captured))
     assert counts[0] == counts[1]
