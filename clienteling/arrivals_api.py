@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from pydantic import model_validator
@@ -85,4 +85,4 @@ def arrival_create(request: HttpRequest, payload: ArrivalIn):
         customer = services.arrival_find_customer(store=store, kind=kind, value=value)
         arrival = services.arrival_record(store=store, customer=customer, source=payload.source, public_id=public_id)
     # Her arrival id, or the same-looking random id for anyone else: the response cannot tell them apart.
-    return 202, {"id": arrival.public_id if arrival else public_id, "status": "accepted"}
+    return Status(202, {"id": arrival.public_id if arrival else public_id, "status": "accepted"})
