@@ -123,6 +123,13 @@ def associate_names(needed=()) -> dict[int, str]:
     return _names_cached("associates", lambda: {a.pk: a.name for a in Associate.objects.select_related("user")}, needed)
 
 
+def staff_names_by_code() -> dict[str, str]:
+    """Staff names by the code channel files write for them (their username), for "helped by Hugo Martin"."""
+    return _names_cached(
+        "associate_codes", lambda: {a.user.username.lower(): a.name for a in Associate.objects.select_related("user")}
+    )
+
+
 def _ranked(queryset, *, order_by, limit: int):
     return queryset.annotate(rank=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order_by)).filter(
         rank__lte=limit
@@ -201,6 +208,7 @@ def cards_for(arrivals: list[Arrival]) -> list[Card]:
     staff = associate_names(
         [a.claimed_by_id for a in arrivals] + [a.appointment.associate_id for a in arrivals if a.appointment]
     )
+    codes = staff_names_by_code()
     cards = []
     for arrival in arrivals:
         customer = arrival.customer
@@ -224,7 +232,7 @@ def cards_for(arrivals: list[Arrival]) -> list[Card]:
                 "where": names.get(purchase.get("store", ""), purchase.get("store", ""))
                 or str(purchase.get("channel", "")).replace("_", " "),
                 "items": [_item_label(i) for i in purchase.get("items", [])[:3] if isinstance(i, dict)],
-                "associate": purchase.get("associate", ""),
+                "associate": codes.get(str(purchase.get("associate", "")).lower(), purchase.get("associate", "")),
             }
         arrival.previous_visit_store_name = names.get(arrival.previous_visit_store, arrival.previous_visit_store)
         card.talking_points = _talking_points(card, today=timezone.localdate(timezone=arrival.store.tz))

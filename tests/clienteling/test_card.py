@@ -43,7 +43,7 @@ def test_the_card_greets_her_by_name_with_what_she_cares_about_and_what_to_avoid
     assert "say “ZHAHN”" in html
     assert "Gold" in html and "Loyal" in html
     assert "Knitwear" in html and "bought 3 times this year" in html  # interests with their reasons
-    assert "Cashmere sweater (M)" in html and "helped by hugo" in html  # last purchase: what, who
+    assert "Cashmere sweater (M)" in html and "helped by hugo" in html  # last purchase: what, who (a code no staff has)
     assert "Paris Marais" in html  # where, by store name
     assert "Silk scarf" in html and "Leather tote" in html  # cart and wishlist
     assert "tops" in html and "38" in html  # sizes
@@ -254,3 +254,11 @@ def test_no_customer_data_in_urls_or_titles(associate_client, jane_arrival):
         for chunk in html.split(attr)[1:]:
             url = chunk.split('"')[1]
             assert "Jane" not in url and "example.com" not in url and "336" not in url
+
+
+def test_the_associate_who_helped_her_is_named_as_the_team_knows_them(associate_client, store, jane_arrival):
+    from tests.factories import AssociateFactory, UserFactory
+
+    AssociateFactory(user=UserFactory(username="hugo"), stores=[store], display_name="Hugo Martin")
+    html = associate_client.get(card_url(jane_arrival)).content.decode()
+    assert "helped by Hugo Martin" in html
