@@ -14,6 +14,7 @@ import subprocess
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -65,14 +66,16 @@ def postgres_url() -> str:
                 "(or run `make clean-data`) and start again."
             )
         try:
-            server = pgserver.get_server(POSTGRES_DIR, cleanup_mode=None)
+            pgserver.get_server(POSTGRES_DIR, cleanup_mode=None)
         except Exception as exc:
             raise EmbeddedServiceError(
                 f"The embedded PostgreSQL under {POSTGRES_DIR} did not start ({exc.__class__.__name__}: "
                 f"{str(exc).strip()[:300]}). Its log is {POSTGRES_DIR / 'log'}. If the directory is stale, "
                 "stop other copies of the app, or remove it with `make clean-data`."
             ) from exc
-        return server.get_uri()
+        # A percent-encoded socket directory as the host, so HOST names the embedded server's directory
+        # (libpq would otherwise fall back to the system's default socket, i.e. another PostgreSQL).
+        return f"postgresql://postgres@{quote(str(POSTGRES_DIR), safe='')}/postgres"
 
 
 def _redis_binary() -> str:

@@ -343,7 +343,7 @@ if EMBEDDED_POSTGRES or EMBEDDED_REDIS:
 if EMBEDDED_POSTGRES:
     DATABASE_URL = embedded.postgres_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)}
-DATABASES["default"]["OPTIONS"] = {"application_name": "clienteling"}
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = "clienteling"
 # Under ASGI, Django's persistent connections are per thread and pile up ("too many clients"); a psycopg pool
 # per process bounds them. Tests run without it so that each test database connection is plain.
 if DB_POOL:

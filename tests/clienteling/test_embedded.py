@@ -37,3 +37,25 @@ def test_a_bad_setting_names_the_variable(tmp_path):
     assert result.returncode == 1
     assert "TABLET_IDLE_LOCK_SECONDS='soon' is not a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_with_no_database_url_the_app_talks_to_its_own_embedded_postgres_and_redis(tmp_path):
+    data_dir = tmp_path / "data"
+    try:
+        result = _manage(
+            "shell", "-c",
+            "from django.db import connection; from django.conf import settings; c = connection.cursor(); "
+            "c.execute('SHOW data_directory'); print(c.fetchone()[0]); print(settings.REDIS_URL)",
+            data_dir=data_dir,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        data_directory, redis_url = result.stdout.split()[-2:]
+        # Not the machine's own PostgreSQL through libpq's default socket: the server under .data/.
+        assert data_directory == str(data_dir / "postgres")
+        assert redis_url.startswith("unix://") and "redis.sock" in redis_url
+    finally:
+        clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        subprocess.run(
+            [sys.executable, "-m", "clienteling.embedded", "stop"], cwd=ROOT, timeout=60, check=False,
+            env=clean | {"CLIENTELING_DATA_DIR": str(data_dir)},
+        )  # fmt: skip
