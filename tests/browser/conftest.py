@@ -29,6 +29,14 @@ TABLET_WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
+def pytest_collection_modifyitems(items):
+    # One xdist worker runs every browser test: two Chromiums and their servers on a 2-core box starve each
+    # other into timeouts, while the other worker gets on with the rest of the suite.
+    for item in items:
+        if "tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def _unavailable_reason() -> str | None:
     if not Path(CHROMIUM).exists():
         return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"

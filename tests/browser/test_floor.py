@@ -16,6 +16,7 @@ from contextlib import closing
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from clienteling.models import Arrival
 from profiles.models import Note
@@ -152,7 +153,7 @@ def test_the_feed_and_a_card_with_a_detractor_flag_at_tablet_size(asgi_url, new_
     _, second = post_arrival(asgi_url, key, store="PAR01", email="jane.doe@example.com")
     jane_card = page.locator(f"#arrival-{second['id']}")
     jane_card.wait_for(timeout=SHOW_MS)
-    assert "Careful: Scored 4 after her last visit" in jane_card.inner_text()
+    expect(jane_card).to_contain_text("Careful: Scored 4 after her last visit", timeout=SHOW_MS)
     assert "Waited too long at checkout" in jane_card.inner_text()
     page.wait_for_timeout(700)  # let the arrival animation finish
     page.evaluate("window.scrollTo(0, 0)")
