@@ -5,11 +5,6 @@ from datetime import timedelta
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    "housekeeping-heartbeat": {
-        "task": "clienteling.tasks.heartbeat",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 50},
-    },
     "floor-arrivals-expire": {
         "task": "clienteling.tasks.arrivals_expire",
         "schedule": timedelta(minutes=1),

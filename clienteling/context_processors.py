@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from clienteling.access import associate_for
 from clienteling.middleware import SESSION_DEVICE
@@ -20,8 +20,6 @@ def floor(request):
     associate = associate_for(request.user) if hasattr(request, "user") else None
     nav = []
     if associate is not None:
-        from django.urls import NoReverseMatch
-
         for label, name, roles in NAVIGATION:
             if roles and associate.role not in roles:
                 continue

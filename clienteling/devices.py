@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
@@ -62,7 +61,3 @@ def pin_failed(device: StoreDevice, associate: Associate) -> int:
 
 def pin_succeeded(device: StoreDevice, associate: Associate) -> None:
     cache.delete(_pin_key(device, associate))
-
-
-def signer() -> signing.Signer:
-    return signing.Signer(salt=_SALT)

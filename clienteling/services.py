@@ -85,8 +85,8 @@ def device_revoke(*, device: StoreDevice) -> None:
     device.save(update_fields=["revoked_at"])
 
 
-def device_seen(*, device: StoreDevice) -> None:
-    StoreDevice.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+def device_seen(*, device_id: int) -> int:
+    return StoreDevice.objects.filter(pk=device_id).update(last_seen_at=timezone.now())
 
 
 # --- Store recognition -------------------------------------------------------------------------------

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import OperationalError
-from django.utils import timezone
 
 from clienteling import services
-from clienteling.models import StoreDevice
 
 REALTIME_QUEUE = "realtime"  # arrivals and cards: never behind a long import (see Procfile, beat.py)
-
-
-@shared_task(ignore_result=True)
-def heartbeat() -> str:
-    """Beat's proof of life: /healthz and the admin can show when the scheduler last ran."""
-    now = timezone.now().isoformat()
-    cache.set("beat:last_heartbeat", now, timeout=None)
-    return now
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def device_touch(device_id: int) -> int:
     """Record that a tablet was seen; used by the worker smoke test as a task with a database effect."""
-    return StoreDevice.objects.filter(pk=device_id).update(last_seen_at=timezone.now())
+    return services.device_seen(device_id=device_id)
 
 
 @shared_task(ignore_result=True, acks_late=True)

@@ -73,7 +73,7 @@ def unlock(request: HttpRequest) -> HttpResponse:
     devices.pin_succeeded(device, associate)
     login(request, associate.user, backend="clienteling.auth.StaffBackend")
     request.session[SESSION_DEVICE] = str(device.public_id)
-    services.device_seen(device=device)
+    services.device_seen(device_id=device.pk)
     return redirect("home")
 
 
