@@ -104,10 +104,10 @@ def feed(request: HttpRequest, code: str) -> HttpResponse:
 
 def _arrival_for_staff(request: HttpRequest, code: str, public_id: uuid.UUID) -> Arrival:
     """The arrival, if it is at a store this person works in (checked in the same SELECT); 404 otherwise."""
-    arrivals = selectors.arrivals_for_cards().filter(store__code__iexact=code, store__is_active=True)
+    filters = {"store_code": code, "public_id": public_id}
     if request.associate.role != Role.ADMIN:
-        arrivals = arrivals.filter(store__in=request.associate.stores.values("pk"))
-    arrival = arrivals.filter(public_id=public_id).first()
+        filters["associate_id"] = request.associate.pk
+    arrival = selectors.arrival_for_card(**filters)
     if arrival is None or not selectors.card_may_show(arrival):
         raise Http404
     return arrival

@@ -37,7 +37,7 @@ def card_publish(arrival_id: int) -> None:
     """Render an arrival's card (and its row in today's list) once and send it to the store's tablets."""
     from clienteling import selectors
 
-    arrival = selectors.arrivals_for_cards().filter(pk=arrival_id).first()
+    arrival = selectors.arrival_for_card(pk=arrival_id)
     if arrival is None:
         return
     if not selectors.card_may_show(arrival):

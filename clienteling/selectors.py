@@ -14,6 +14,7 @@ the query (measured at 1M customers, docs/benchmarks.md "Store floor").
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -88,6 +89,99 @@ def arrivals_for_cards():
         .annotate(card_extras=RawSQL(_card_extras_sql(), [], output_field=JSONField()))  # noqa: S611 - no input
         .order_by("-created_at")
     )
+
+
+# One card by its key: the same SELECT as ``arrivals_for_cards()``, written once per process from the models'
+# fields instead of being rebuilt by the ORM on every call. Building and compiling that queryset cost ~2 ms
+# of Python per card view at 1M customers, as much as the rest of the view's queries together
+# (docs/benchmarks.md, "Store floor"). Rows become model instances through ``Model.from_db`` with each
+# field's database converters, and the relations are attached as select_related() would, so templates and
+# ``cards_for()`` cannot tell the difference (tests/clienteling/test_card.py compares both).
+def _card_tables():
+    return [
+        (Arrival, Arrival._meta.db_table),
+        (Store, "card_store"),
+        (Customer, "card_customer"),
+        (CustomerSummary, "card_summary"),
+        (Appointment, "card_appointment"),
+    ]
+
+
+@cache_forever
+def _card_select(filters: tuple[str, ...]) -> str:
+    arrival = Arrival._meta.db_table
+    columns = ", ".join(
+        f'{alias}."{field.column}"' for model, alias in _card_tables() for field in model._meta.concrete_fields
+    )
+    where = {
+        "public_id": f"{arrival}.public_id = %s",
+        "pk": f"{arrival}.id = %s",
+        "store_id": f"{arrival}.store_id = %s",
+        "store_code": "upper(card_store.code) = upper(%s) AND card_store.is_active",
+        "associate_id": f"{arrival}.store_id IN (SELECT store_id FROM {Associate.stores.through._meta.db_table} "  # noqa: S608
+        "WHERE associate_id = %s)",
+    }
+    return f"""
+    SELECT {columns}, {_card_extras_sql()}
+    FROM {arrival}
+    JOIN {Store._meta.db_table} card_store ON card_store.id = {arrival}.store_id
+    JOIN {Customer._meta.db_table} card_customer ON card_customer.id = {arrival}.customer_id
+    LEFT JOIN {CustomerSummary._meta.db_table} card_summary ON card_summary.customer_id = card_customer.id
+    LEFT JOIN {Appointment._meta.db_table} card_appointment ON card_appointment.id = {arrival}.appointment_id
+    WHERE {" AND ".join(where[name] for name in filters)}"""  # noqa: S608 - identifiers from the models
+
+
+@cache_forever
+def _card_converters():
+    """Per table: its fields with their database converters (JSON decoding and the like)."""
+    from django.db import connection
+
+    tables = []
+    for model, alias in _card_tables():
+        fields = []
+        for model_field in model._meta.concrete_fields:
+            column = model_field.get_col(alias)
+            converters = connection.ops.get_db_converters(column) + model_field.get_db_converters(connection)
+            fields.append((column, converters))
+        tables.append((model, fields))
+    return tables
+
+
+def arrival_for_card(**filters) -> Arrival | None:
+    """The arrival with everything its card shows (as ``arrivals_for_cards()``), by any of: ``public_id``,
+    ``pk``, ``store_id``, ``store_code`` (case-insensitive, active stores only) and ``associate_id`` (only
+    the stores that person works in). One query."""
+    from django.db import connection
+
+    names = tuple(sorted(filters))
+    with connection.cursor() as cursor:
+        cursor.execute(_card_select(names), [filters[name] for name in names])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, at = [], 0
+    for model, fields in _card_converters():
+        values = row[at : at + len(fields)]
+        at += len(fields)
+        if values[0] is None:  # the LEFT JOINs: no summary, no appointment
+            objects.append(None)
+            continue
+        converted = []
+        for value, (column, converters) in zip(values, fields, strict=True):
+            for converter in converters:
+                value = converter(value, column, connection)
+            converted.append(value)
+        objects.append(model.from_db(connection.alias, None, converted))
+    arrival, store, customer, summary, appointment = objects
+    arrival.store = store
+    arrival.customer = customer
+    arrival.appointment = appointment
+    Customer.summary.related.set_cached_value(customer, summary)
+    if summary is not None:
+        summary.customer = customer
+    extras = row[at]
+    arrival.card_extras = json.loads(extras) if isinstance(extras, str) else extras
+    return arrival
 
 
 def card_may_show(arrival: Arrival) -> bool:
@@ -247,7 +341,7 @@ def open_cards(store: Store) -> list[Card]:
 
 
 def card_for(store: Store, public_id) -> Card | None:
-    arrival = arrivals_for_cards().filter(store=store, public_id=public_id).first()
+    arrival = arrival_for_card(store_id=store.pk, public_id=public_id)
     if arrival is None or not card_may_show(arrival):
         return None
     return cards_for([arrival])[0]

@@ -10,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clienteling import services
-from clienteling.models import ArrivalState
+from clienteling import selectors, services
+from clienteling.models import ArrivalState, Role
 from profiles.models import PiiAccess, Touchpoint
 from tests.clienteling.floor import make_customer, make_follow_up
+from tests.factories import AssociateFactory
 
 
 def card_url(arrival, name="floor_card"):
@@ -262,3 +263,50 @@ def test_the_associate_who_helped_her_is_named_as_the_team_knows_them(associate_
     AssociateFactory(user=UserFactory(username="hugo"), stores=[store], display_name="Hugo Martin")
     html = associate_client.get(card_url(jane_arrival)).content.decode()
     assert "helped by Hugo Martin" in html
+
+
+def _card_facts(arrival):
+    card = selectors.cards_for([arrival])[0]
+    summary = card.summary
+    return {
+        "arrival": {f.attname: getattr(arrival, f.attname) for f in arrival._meta.concrete_fields},
+        "store": (arrival.store.pk, arrival.store.code, arrival.store.tz),
+        "customer": {f.attname: getattr(card.customer, f.attname) for f in card.customer._meta.concrete_fields},
+        "summary": summary and {f.attname: getattr(summary, f.attname) for f in summary._meta.concrete_fields},
+        "appointment": arrival.appointment and arrival.appointment.pk,
+        "interests": card.interests,
+        "notes": card.notes,
+        "care": card.care,
+        "talking_points": card.talking_points,
+        "last_purchase": card.last_purchase,
+    }
+
+
+def test_the_one_card_query_reads_exactly_what_the_orm_query_reads(store, associate, jane_arrival):
+    make_follow_up(jane_arrival.customer, score=3, comment="Rude at the till")
+    bare = services.arrival_record(
+        store=store, customer=make_customer(email="", phone="", interests=0, notes=0), source="kiosk"
+    )
+    bare.customer.summary.delete()  # no summary, no appointment: the LEFT JOINs
+    for arrival in (jane_arrival, bare):
+        expected = _card_facts(selectors.arrivals_for_cards().get(pk=arrival.pk))  # also warms the names copy
+        with CaptureQueriesContext(connection) as queries:
+            found = selectors.arrival_for_card(
+                store_code="par01", public_id=arrival.public_id, associate_id=associate.pk
+            )
+            facts = _card_facts(found)
+        assert len(queries) == 1, [q["sql"][:80] for q in queries]
+        assert facts == expected
+    assert _card_facts(selectors.arrival_for_card(pk=bare.pk))["summary"] is None
+
+
+def test_the_one_card_query_keeps_to_the_stores_she_works_in(store, other_store, associate, jane_arrival):
+    lookup = {"public_id": jane_arrival.public_id}
+    assert selectors.arrival_for_card(**lookup, store_code="PAR01", associate_id=associate.pk) is not None
+    assert selectors.arrival_for_card(**lookup, store_code="NYC01") is None  # not that store's arrival
+    colleague = AssociateFactory(role=Role.ASSOCIATE, stores=[other_store])
+    assert selectors.arrival_for_card(**lookup, store_code="PAR01", associate_id=colleague.pk) is None
+    assert selectors.arrival_for_card(**lookup, store_id=other_store.pk) is None
+    store.is_active = False
+    store.save()
+    assert selectors.arrival_for_card(**lookup, store_code="PAR01") is None
