@@ -11,8 +11,9 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from clienteling.models import Associate, Store
+from clienteling.models import Appointment, Arrival, Associate, Store
 from profiles.models import Customer
+from profiles.privacy import customer_erasing, customer_exporting
 
 _WATCHED = {"consent_recognition", "erased_at", "merged_into"}
 
@@ -37,3 +38,21 @@ def names_follow_saves(sender, **kwargs) -> None:
     from clienteling.selectors import names_forget
 
     names_forget()
+
+
+@receiver(customer_exporting, dispatch_uid="floor_export")
+def visits_export(sender, customer_ids: list[int], **kwargs):
+    visits = Arrival.objects.filter(customer_id__in=customer_ids).order_by("created_at")
+    return "store_visits", [
+        {"at": a.created_at, "store": a.store.code, "source": a.source, "state": a.state, "outcome": a.outcome}
+        for a in visits.select_related("store")
+    ] + [
+        {"appointment_at": a.starts_at, "store": a.store.code, "purpose": a.purpose, "status": a.status}
+        for a in Appointment.objects.filter(customer_id__in=customer_ids).select_related("store")
+    ]
+
+
+@receiver(customer_erasing, dispatch_uid="floor_erase")
+def visits_erase(sender, customer_ids: list[int], **kwargs) -> None:
+    Arrival.objects.filter(customer_id__in=customer_ids).delete()
+    Appointment.objects.filter(customer_id__in=customer_ids).delete()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from profiles import identity, selectors, services
+from profiles import identity, privacy, selectors, services
 from profiles import search as search_index
 from profiles.access import is_admin, staff_member_required, staff_store_code
 from profiles.audit import pii_viewed, pii_viewed_many
@@ -89,6 +89,7 @@ def profile(request: HttpRequest, public_id) -> HttpResponse:
         notes=selectors.notes_for(customer),
         merges=selectors.merges_into(customer),
         can_undo=is_admin(request.user),
+        can_erase=is_admin(request.user),
         channels=Channel.choices,
         moments=Moment.choices,
         note_max=NOTE_MAX_LENGTH,
@@ -207,3 +208,39 @@ def review_resolve(request: HttpRequest) -> HttpResponse:
     else:
         raise PermissionDenied
     return redirect("profiles:review")
+
+
+def _live_customer(public_id) -> Customer:
+    customer = _customer_for_staff(public_id)
+    if customer.merged_into_id:
+        raise Http404  # her data is with the profile she was merged into
+    return customer
+
+
+@never_cache
+@require_http_methods(["GET"])
+@staff_member_required(admin=True)
+def customer_export(request: HttpRequest, public_id) -> HttpResponse:
+    """Everything we hold on her as one JSON file (a subject access request): admins only, audited."""
+    customer = _live_customer(public_id)
+    pii_viewed(request, customer, action="export")
+    response = JsonResponse(privacy.customer_export(customer), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.public_id}.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_member_required(admin=True)
+def customer_erase(request: HttpRequest, public_id) -> HttpResponse:
+    """Erase her (right to be forgotten): a confirmation page, then one POST. Cannot be undone."""
+    customer = _live_customer(public_id)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") == "erase":
+            privacy.customer_erase(customer, by=request.user, ip=request.META.get("REMOTE_ADDR") or None)
+            messages.success(request, _("The customer was erased. Her identifiers can no longer be imported."))
+            return redirect("profiles:search")
+        error = _("Tick the box to confirm: erasing cannot be undone.")
+    pii_viewed(request, customer, action="erase_confirm")
+    return render(request, "profiles/erase.html", {"customer": customer, "error": error}, status=400 if error else 200)

@@ -126,3 +126,22 @@ def test_search_answers_as_you_type_despite_a_typo(new_page, live_server, associ
     screenshot(page, "search")
     result.click()
     page.wait_for_url(f"{live_server.url}/customers/{christine.public_id}/")
+
+
+def test_an_admin_downloads_her_data_then_erases_her(new_page, live_server, associate, admin_associate):
+    christine = realistic_customer(associate)
+    page = new_page(TABLET)
+    sign_in(page, live_server, admin_associate.user.username, PASSWORD)
+    open_profile(page, live_server, christine)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download her data").click()
+    assert download.value.suggested_filename == f"customer-{christine.public_id}.json"
+    page.get_by_role("link", name="Erase…").click()
+    page.get_by_role("heading", name="Erase Christine Dupré?").wait_for()
+    screenshot(page, "erase-confirm")
+    page.get_by_label("I understand that erasing her cannot be undone").check()
+    page.get_by_role("button", name="Erase her data").click()
+    page.get_by_text("The customer was erased.").wait_for()
+    assert page.url == f"{live_server.url}/customers/"
+    assert Customer.objects.get(pk=christine.pk).erased_at is not None
+    assert page.console_errors == []
