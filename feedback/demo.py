@@ -83,9 +83,13 @@ def _nps_score(rng: random.Random) -> int:
     return rng.choice([2, 3, 4, 5, 6, 6])
 
 
+RESPONSE_RATE = 0.35  # a pulse email's typical share of answers: the dashboards' response rate looks real
+
+
 @transaction.atomic
 def seed(*, seed: int, customers: int = 150, weeks: int = 6) -> dict:
-    """Create demo answers (and follow-ups for detractors); returns counts of what was created."""
+    """Create demo invitations, about ``customers`` of them answered (and follow-ups for detractors); the
+    rest were sent and never answered. Returns counts of what was created."""
     if Invitation.objects.filter(reason=DEMO_REASON).exists():
         return {"responses": 0, "follow_ups": 0, "skipped": True}
     survey = Survey.objects.filter(kind=SurveyKind.NPS, is_active=True).order_by("pk").first()
@@ -98,10 +102,10 @@ def seed(*, seed: int, customers: int = 150, weeks: int = 6) -> dict:
         Touchpoint.objects.filter(moment__in=["purchased", "store_visit"])
         .exclude(store_code="")
         .order_by("customer_id", "-occurred_at", "pk")
-        .distinct("customer_id")[:customers]
+        .distinct("customer_id")[: round(customers / RESPONSE_RATE)]
     )
     stores = {code: store_info(code) for code in {t.store_code for t in touchpoints}}
-    invitations, answers = [], []
+    invitations, answers, unanswered = [], [], []
     for touchpoint in touchpoints:
         language = language_for_country(stores[touchpoint.store_code].country)
         answered_at = now - timedelta(days=rng.uniform(0.2, weeks * 7), minutes=rng.randint(0, 600))
@@ -109,27 +113,31 @@ def seed(*, seed: int, customers: int = 150, weeks: int = 6) -> dict:
         score = _nps_score(rng)
         bucket = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
         comment = rng.choice(COMMENTS[language][bucket])
-        invitations.append(
-            Invitation(
-                survey=survey,
-                touchpoint=touchpoint,
-                customer_id=touchpoint.customer_id,
-                channel="email",
-                store_code=touchpoint.store_code,
-                moment=touchpoint.moment,
-                touchpoint_channel=touchpoint.channel,
-                associate_code=touchpoint.associate_code,
-                occurred_at=min(touchpoint.occurred_at, sent_at),
-                language=language,
-                status=InvitationStatus.ANSWERED,
-                reason=DEMO_REASON,
-                send_after=sent_at,
-                sent_at=sent_at,
-                expires_at=sent_at + timedelta(days=3),
-                created_at=sent_at,
-            )
+        answered = rng.random() < RESPONSE_RATE
+        invitation = Invitation(
+            survey=survey,
+            touchpoint=touchpoint,
+            customer_id=touchpoint.customer_id,
+            channel="email",
+            store_code=touchpoint.store_code,
+            moment=touchpoint.moment,
+            touchpoint_channel=touchpoint.channel,
+            associate_code=touchpoint.associate_code,
+            occurred_at=min(touchpoint.occurred_at, sent_at),
+            language=language,
+            status=InvitationStatus.ANSWERED if answered else InvitationStatus.SENT,
+            reason=DEMO_REASON,
+            send_after=sent_at,
+            sent_at=sent_at,
+            expires_at=sent_at + timedelta(days=3),
+            created_at=sent_at,
         )
-        answers.append((score, comment, answered_at, language))
+        if answered:
+            invitations.append(invitation)
+            answers.append((score, comment, answered_at, language))
+        else:
+            unanswered.append(invitation)
+    Invitation.objects.bulk_create(unanswered)
     Invitation.objects.bulk_create(invitations, ignore_conflicts=False)
     responses = []
     for invitation, (score, comment, answered_at, language) in zip(invitations, answers, strict=True):
@@ -193,7 +201,12 @@ def seed(*, seed: int, customers: int = 150, weeks: int = 6) -> dict:
               AND (s.last_feedback_at IS NULL OR s.last_feedback_at < r.answered_at)
             """
         )
-    return {"responses": len(responses), "follow_ups": len(follow_ups), "skipped": False}
+    return {
+        "invitations": len(invitations) + len(unanswered),
+        "responses": len(responses),
+        "follow_ups": len(follow_ups),
+        "skipped": False,
+    }
 
 
 def _assign_follow_ups() -> None:
