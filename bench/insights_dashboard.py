@@ -304,16 +304,35 @@ def precompute() -> None:
                 "SELECT count(*) FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
             )
             facts = cursor.fetchone()[0]
-            started = time.perf_counter()
-            # What _purchases_recompute adds around its own work: old contributions out, new ones in.
+            # What _purchases_recompute adds around its own work: it keeps the rows its DELETE and INSERT
+            # touch anyway (RETURNING, timed here as separate reads: an upper bound), then moves the figures
+            # from the old contributions to the new ones. Half of these customers' latest purchase moves to
+            # today (as if they had just bought), so the figures really change; the other half's facts stay
+            # the same (a page view, a late visit), as most of a refresh's customers do.
             services._repeat_delta_start(cursor)
-            services._repeat_counts_add(cursor, services._AFFECTED_HITS, {}, sign=-1)
-            services._repeat_counts_add(cursor, services._AFFECTED_HITS, {}, sign=1)
-            services._repeat_delta_apply(cursor)
+            keep = (
+                "INSERT INTO insights_repeat_facts SELECT %s, customer_id, store_code, day, next_gap_days, ordinal"
+                " FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
+            )
+            started = time.perf_counter()
+            cursor.execute(keep, [-1])
+            kept = time.perf_counter() - started
+            cursor.execute(
+                "UPDATE insights_purchasefact SET day = current_date WHERE touchpoint_id IN (SELECT DISTINCT ON"
+                " (customer_id) touchpoint_id FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id"
+                " FROM insights_affected WHERE customer_id % 2 = 0) ORDER BY customer_id, day DESC)"
+            )
+            started = time.perf_counter()
+            cursor.execute(keep, [1])
+            kept += time.perf_counter() - started
+            started = time.perf_counter()
+            services._repeat_facts_apply(cursor)
             elapsed = (time.perf_counter() - started) * 1000
             transaction.set_rollback(True)
         print(
-            f"  refresh delta for {customers:>7,} recomputed customers ({facts:,} facts): {elapsed:6.0f} ms", flush=True
+            f"  refresh delta for {customers:>7,} recomputed customers ({facts:,} facts): {elapsed:6.0f} ms"
+            f" (+ keeping their old and new facts: {kept * 1000:.0f} ms as separate reads)",
+            flush=True,
         )
 
 

@@ -142,8 +142,9 @@ def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
 
 
 def _purchases_recompute(cursor) -> tuple[int, int]:
-    """Recompute PurchaseFact / PurchaseCredit for the customers in ``insights_affected`` and move
-    their attribution in AttributionDaily from the old credits to the new ones."""
+    """Recompute PurchaseFact / PurchaseCredit for the customers in ``insights_affected``, move their
+    attribution in AttributionDaily from the old credits to the new ones, and their contributions to the
+    stored repeat figures from the old facts to the new ones."""
     cursor.execute("SELECT count(*) FROM insights_affected")
     customers = cursor.fetchone()[0]
     if not customers:
@@ -151,9 +152,9 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
     cursor.execute("SELECT EXISTS (SELECT 1 FROM insights_repeatfigureset)")
     (repeat_sets,) = cursor.fetchone()
     if repeat_sets:
-        # Stored repeat figures: take these customers' old contributions out (their new ones go in below).
+        # Stored repeat figures: these customers' old facts are kept as they are deleted and their new
+        # ones as they are inserted, to move the figures from the old contributions to the new ones.
         _repeat_delta_start(cursor)
-        _repeat_counts_add(cursor, _AFFECTED_HITS, {}, sign=-1)
     # 1. Take the old credits out of the daily attribution.
     cursor.execute(
         """
@@ -188,7 +189,10 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
     cursor.execute(
         "DELETE FROM insights_purchasecredit WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
     )
-    cursor.execute("DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)")
+    delete_facts = "DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
+    if repeat_sets:
+        delete_facts = f"WITH gone AS ({delete_facts} {_REPEAT_RETURNING}) INSERT INTO insights_repeat_facts SELECT -1, * FROM gone"
+    cursor.execute(delete_facts)
     # 2. Her purchases: one per order (POS files write one line per item with the same order id).
     cursor.execute(
         f"""
@@ -206,6 +210,7 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
             FROM orders o
             WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.occurred_at, o.id)
         )
+        {", inserted AS (" if repeat_sets else ""}
         INSERT INTO insights_purchasefact (touchpoint_id, customer_id, store_code, day, occurred_at, channel, revenue,
                                            ordinal, next_gap_days, touches, assisted_store_code, assisted_associate_code)
         SELECT seq.id, seq.customer_id, seq.store_code, {_LOCAL_DAY.format(col="seq.occurred_at")},
@@ -225,13 +230,13 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
               AND (b.moment = 'associate_assisted' OR (b.moment = 'store_visit' AND b.associate_code <> ''))
             ORDER BY b.occurred_at DESC LIMIT 1
         ) a ON true
+        {f"{_REPEAT_RETURNING}) INSERT INTO insights_repeat_facts SELECT 1, * FROM inserted" if repeat_sets else ""}
         """,
         {"lookback": LOOKBACK_DAYS, "assist": ASSIST_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
     )
     purchases = cursor.rowcount
     if repeat_sets:
-        _repeat_counts_add(cursor, _AFFECTED_HITS, {}, sign=1)
-        _repeat_delta_apply(cursor)
+        _repeat_facts_apply(cursor)
     cursor.execute(
         """
         INSERT INTO insights_assisteddaily (store_code, day, associate_code, purchases, revenue)
@@ -293,24 +298,30 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
 # in the same transaction as the facts themselves (``_purchases_recompute``). The set of stored figures
 # (RepeatFigureSet) is computed once, from the facts, by ``repeat_figures_refresh``.
 
-# The affected customers' purchase facts, once per stored set whose scope and period hold them. Sets
-# for "everything" (no store codes) join on dates only; the others are unnested to one row per store so
-# the join is a hash join on the store code.
-_AFFECTED_HITS = """
-    SELECT s.id AS set_id, f.customer_id, f.day, f.next_gap_days, f.ordinal
-    FROM insights_purchasefact f
+# What the stored figures need of a purchase fact, as the refresh deletes and inserts them.
+_REPEAT_RETURNING = "RETURNING customer_id, store_code, day, next_gap_days, ordinal"
+
+# The recomputed customers' old (-1) and new (+1) facts, once per stored set whose scope and period hold
+# them. Sets for everything (no store codes) join on dates only; the others are unnested to one row per
+# store so the join is on the store code.
+_CHANGED_HITS = """
+    SELECT f.sign, s.id AS set_id, f.customer_id, f.day, f.next_gap_days, f.ordinal
+    FROM insights_repeat_facts f
     JOIN insights_repeatfigureset s ON s.store_codes IS NULL AND f.day >= s.start AND f.day <= s."end"
-    WHERE f.customer_id IN (SELECT customer_id FROM insights_affected)
     UNION ALL
-    SELECT m.id, f.customer_id, f.day, f.next_gap_days, f.ordinal
-    FROM insights_purchasefact f
+    SELECT f.sign, m.id, f.customer_id, f.day, f.next_gap_days, f.ordinal
+    FROM insights_repeat_facts f
     JOIN (SELECT id, start, "end", unnest(store_codes) AS store_code FROM insights_repeatfigureset
           WHERE store_codes IS NOT NULL) m ON m.store_code = f.store_code AND f.day >= m.start AND f.day <= m."end"
-    WHERE f.customer_id IN (SELECT customer_id FROM insights_affected)
 """
 
 
 def _repeat_delta_start(cursor) -> None:
+    cursor.execute("DROP TABLE IF EXISTS insights_repeat_facts")
+    cursor.execute(
+        "CREATE TEMP TABLE insights_repeat_facts (sign int, customer_id bigint, store_code varchar(20), day date,"
+        " next_gap_days int, ordinal int) ON COMMIT DROP"
+    )
     cursor.execute("DROP TABLE IF EXISTS insights_repeat_delta")
     cursor.execute(
         "CREATE TEMP TABLE insights_repeat_delta (set_id bigint, within_days int, month date, purchasers int,"
@@ -318,31 +329,47 @@ def _repeat_delta_start(cursor) -> None:
     )
 
 
-def _repeat_counts_add(cursor, hits_sql: str, params: dict, *, sign: int) -> None:
-    """Add to ``insights_repeat_delta`` the repeat-customer counts of ``hits_sql`` (rows of set_id,
-    customer_id, day, next_gap_days, ordinal) times ``sign``, for every window the dashboard offers.
+def _repeat_facts_apply(cursor) -> None:
+    """Move the stored figures from the old contributions of the customers in ``insights_repeat_facts``
+    to their new ones. A customer whose facts are the same as before (what the figures read of them: a
+    new page view does not change them) contributes the same: she is left out."""
+    cursor.execute(
+        """
+        DELETE FROM insights_repeat_facts WHERE customer_id NOT IN (
+            SELECT customer_id FROM insights_repeat_facts
+            GROUP BY customer_id, store_code, day, next_gap_days, ordinal HAVING sum(sign) <> 0
+        )
+        """
+    )
+    _repeat_counts_add(cursor, _CHANGED_HITS, {})
+    _repeat_delta_apply(cursor)
+
+
+def _repeat_counts_add(cursor, hits_sql: str, params: dict) -> None:
+    """Add to ``insights_repeat_delta`` the repeat-customer counts of ``hits_sql`` (rows of sign, set_id,
+    customer_id, day, next_gap_days, ordinal), times their sign, for every window the dashboard offers.
 
     The same grouping as the live query (``selectors.repeat_summary``): per customer and month and per
     customer over the period; she repeated within w days when her smallest gap to a next purchase is <= w.
     """
     windows = [days for days, _label in WINDOWS]
     repeaters = ", ".join(f"count(*) FILTER (WHERE gap <= %(w{i})s)" for i in range(len(windows)))
-    params = params | {f"w{i}": days for i, days in enumerate(windows)} | {"windows": windows, "sign": sign}
+    params = params | {f"w{i}": days for i, days in enumerate(windows)} | {"windows": windows}
     cursor.execute(
         f"""
         INSERT INTO insights_repeat_delta (set_id, within_days, month, purchasers, repeaters, new, orders)
         WITH per_customer AS (
-            SELECT set_id, customer_id, date_trunc('month', day)::date AS month,
+            SELECT sign, set_id, customer_id, date_trunc('month', day)::date AS month,
                    min(next_gap_days) AS gap, bool_or(ordinal = 1) AS first_ever, count(*) AS orders
             FROM ({hits_sql}) hits
-            GROUP BY GROUPING SETS ((set_id, customer_id, date_trunc('month', day)::date), (set_id, customer_id))
+            GROUP BY GROUPING SETS ((sign, set_id, customer_id, date_trunc('month', day)::date),
+                                    (sign, set_id, customer_id))
         ), counts AS (
-            SELECT set_id, month, count(*) AS purchasers, count(*) FILTER (WHERE first_ever) AS new,
+            SELECT sign, set_id, month, count(*) AS purchasers, count(*) FILTER (WHERE first_ever) AS new,
                    sum(orders) AS orders, ARRAY[{repeaters}] AS repeaters
-            FROM per_customer GROUP BY set_id, month
+            FROM per_customer GROUP BY sign, set_id, month
         )
-        SELECT set_id, w.days, month, %(sign)s * purchasers, %(sign)s * w.repeaters, %(sign)s * new,
-               %(sign)s * orders
+        SELECT set_id, w.days, month, sign * purchasers, sign * w.repeaters, sign * new, sign * orders
         FROM counts CROSS JOIN LATERAL unnest(%(windows)s::int[], repeaters) AS w(days, repeaters)
         """,
         params,
@@ -355,6 +382,8 @@ def _repeat_delta_apply(cursor) -> None:
         INSERT INTO insights_repeatfigure (figure_set_id, within_days, month, purchasers, repeaters, new, orders)
         SELECT set_id, within_days, month, sum(purchasers), sum(repeaters), sum(new), sum(orders)
         FROM insights_repeat_delta GROUP BY 1, 2, 3
+        -- Most recomputed customers' facts did not change (a page view, a late visit): nothing to write.
+        HAVING sum(purchasers) <> 0 OR sum(repeaters) <> 0 OR sum(new) <> 0 OR sum(orders) <> 0
         ON CONFLICT (figure_set_id, within_days, month) DO UPDATE SET
             purchasers = insights_repeatfigure.purchasers + EXCLUDED.purchasers,
             repeaters = insights_repeatfigure.repeaters + EXCLUDED.repeaters,
@@ -442,11 +471,10 @@ def _repeat_figure_set_compute(codes: tuple[str, ...] | None, start: dt.date, en
         # The same index-only scan of the period's facts as the live query.
         _repeat_counts_add(
             cursor,
-            "SELECT %(set_id)s::bigint AS set_id, customer_id, day, next_gap_days, ordinal"
+            "SELECT 1 AS sign, %(set_id)s::bigint AS set_id, customer_id, day, next_gap_days, ordinal"
             " FROM insights_purchasefact WHERE day >= %(start)s AND day <= %(end)s"
             + ("" if codes is None else " AND store_code = ANY(%(codes)s)"),
             params,
-            sign=1,
         )
         _repeat_delta_apply(cursor)
     return True

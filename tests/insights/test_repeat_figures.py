@@ -106,6 +106,9 @@ def test_a_custom_period_is_counted_live(store, make_customer):
 @time_machine.travel(NOON, tick=False)
 def test_stored_figures_follow_the_rollups_when_purchases_arrive_change_or_go(region, make_customer):
     a, b, c, d, e, f, g = _shop(make_customer)
+    h = make_customer()
+    touch(h, "purchased", at("2026-08-01", "12:00"), channel="web", revenue="10", order="h1")
+    touch(h, "purchased", at("2026-09-01", "11:00"), channel="web", revenue="10", order="h2")  # 30 days later
     services.touchpoint_rollups_refresh()
     services.repeat_figures_refresh()
     before = Watermark.objects.get(name="touchpoints").last_id
@@ -116,6 +119,8 @@ def test_stored_figures_follow_the_rollups_when_purchases_arrive_change_or_go(re
     touch(g, "purchased", at("2026-05-05"), channel="store", store="NYC01", revenue="10")
     touch(a, "purchased", at("2026-08-21"), channel="web", revenue="5")
     Customer.objects.filter(pk=f.pk).update(erased_at=timezone.now())
+    # A late line of h's first order, earlier the same day: only the gap to her next purchase changes (31).
+    touch(h, "purchased", at("2026-08-01", "10:00"), channel="web", revenue="5", order="h1")
     services.touchpoint_rollups_refresh()
 
     assert RepeatFigureSet.objects.filter(as_of_id__gt=before).count() == 16
@@ -129,9 +134,12 @@ def test_stored_figures_follow_the_rollups_when_purchases_arrive_change_or_go(re
         dt.date(2026, 6, 1),
         dt.date(2026, 7, 1),
         dt.date(2026, 8, 1),
+        dt.date(2026, 9, 1),
     ]
     june = next(m for m in everything_year["monthly"] if m["month"] == dt.date(2026, 6, 1))
     assert (june["purchasers"], june["repeaters"], june["orders"]) == (1, 1, 2)  # b, twice, 10 days apart
+    august = next(m for m in everything_year["monthly"] if m["month"] == dt.date(2026, 8, 1))
+    assert (august["purchasers"], august["repeaters"]) == (4, 1)  # a, b, e, h; only a within 30 days
 
 
 @time_machine.travel(NOON, tick=False)
