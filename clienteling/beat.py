@@ -20,6 +20,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 280},
     },
+    # Stored repeat-customer figures for the preset periods: ready a day ahead, so hourly is plenty.
+    "insights-repeat-figures": {
+        "task": "insights.tasks.refresh_repeat_figures",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 3000},
+    },
     "insights-nightly-segments": {
         "task": "insights.tasks.nightly_segments",
         "schedule": crontab(hour=2, minute=30),

@@ -11,6 +11,7 @@ Days and weeks are calendar dates in the store's own time zone (UTC for online).
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -267,3 +268,58 @@ class FollowUpDaily(Rollup):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store_code", "day"], name="followup_daily_bucket")]
+
+
+class RepeatFigureSet(models.Model):
+    """A fixed scope and preset period whose repeat-customer figures are kept precomputed.
+
+    Distinct purchasers do not add up across days, so the live figure scans the period's purchase facts
+    (1M for a year at every store). For the scopes and periods the dashboards open most (each store,
+    each region, everything; the presets ending today and tomorrow) the figures are stored instead and
+    kept exact in the same transaction that changes the purchase facts (insights.services). The selector
+    serves them only when ``as_of_id`` is the current touchpoint watermark.
+    """
+
+    store_codes = ArrayField(
+        models.CharField(max_length=20), null=True, blank=True, help_text=_("Sorted; null = every store and online.")
+    )
+    start = models.DateField()
+    end = models.DateField()
+    as_of_id = models.BigIntegerField(help_text=_("The touchpoint watermark these figures include."))
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_codes", "start", "end"], nulls_distinct=False, name="repeat_figure_set_scope_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{','.join(self.store_codes or ['*'])} {self.start}..{self.end} @ {self.as_of_id}"
+
+
+class RepeatFigure(models.Model):
+    """Repeat-customer counts of a figure set for one window: per month (``month``) and in total (NULL).
+
+    The same numbers the live query in ``selectors.repeat_summary`` gives; the total row exists even when
+    nobody bought, a month row only while it has purchasers.
+    """
+
+    figure_set = models.ForeignKey(RepeatFigureSet, on_delete=models.DB_CASCADE, related_name="figures")
+    within_days = models.PositiveSmallIntegerField()
+    month = models.DateField(null=True, blank=True)
+    purchasers = models.IntegerField(default=0)
+    repeaters = models.IntegerField(default=0)
+    new = models.IntegerField(default=0)
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["figure_set", "within_days", "month"], nulls_distinct=False, name="repeat_figure_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.figure_set_id} {self.within_days}d {self.month or 'total'}"

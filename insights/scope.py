@@ -19,6 +19,9 @@ from clienteling.models import Associate, Region, Role, Store
 WINDOWS = [(30, _("30 days")), (60, _("60 days")), (90, _("90 days")), (180, _("180 days")), (365, _("1 year"))]
 DEFAULT_WEEKS = 12
 MAX_DAYS = 3 * 366
+# Periods the filter offers in one click (days, ending on the chosen end date). Their repeat-customer
+# figures are precomputed for the fixed scopes (insights.services.repeat_figures_refresh).
+PRESETS = [(DEFAULT_WEEKS * 7, _("Last 12 weeks")), (365, _("Last year"))]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,11 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+
+def preset_periods(end: dt.date) -> list[Period]:
+    """The preset periods ending on ``end``."""
+    return [Period(end - dt.timedelta(days=days - 1), end) for days, _label in PRESETS]
 
 
 class DashboardFilters(forms.Form):

@@ -38,7 +38,7 @@ from insights.models import (
     TouchpointDaily,
 )
 from insights.personas import BY_CODE, PERSONAS
-from insights.scope import Period, Scope
+from insights.scope import PRESETS, Period, Scope
 from profiles.models import MOMENT_PHASE, Channel, Customer, Lifecycle, Moment
 
 MIN_ASSOCIATE_RESPONSES = 5  # below this, an associate's score is hidden: too few answers to be fair
@@ -47,6 +47,7 @@ TOP_THEMES = 8
 EXAMPLES_PER_THEME = 2
 EXAMPLE_DAYS = 28  # example comments come from the last four weeks of the period
 QUEUE_LENGTH = 10
+PRESET_DAYS = {days for days, _label in PRESETS}
 
 
 def pct(part, whole) -> float | None:
@@ -296,9 +297,63 @@ def followup_summary(scope: Scope, period: Period, *, now: dt.datetime | None = 
 def repeat_summary(scope: Scope, period: Period, window: int) -> dict:
     """Repeat-customer rate, new vs returning, by month and for the whole period.
 
-    Queries: 1. One index-only scan of the period's purchase facts, grouped per customer twice
-    (per month and over the whole period, GROUPING SETS), since distinct customers do not add up.
+    Queries: 1. The stored figures when this scope and period have them (fixed scopes, preset periods:
+    insights.services.repeat_figures_refresh) and they include everything the rollups have absorbed;
+    otherwise (or when none are stored yet: +1) the live count over the period's purchase facts.
     """
+    rows = None
+    if period.days in PRESET_DAYS:
+        rows = _stored_repeat_rows(scope, period, window)
+    if not rows:
+        rows = _live_repeat_rows(scope, period, window)
+    total = {"purchasers": 0, "repeaters": 0, "new": 0, "orders": 0}
+    monthly = []
+    for month, purchasers, repeaters, new, orders in rows:
+        row = {"purchasers": purchasers, "repeaters": repeaters, "new": new, "orders": int(orders or 0)}
+        if month is None:
+            total = row
+        else:
+            monthly.append(row | {"month": month, "rate": pct(repeaters, purchasers), "returning": purchasers - new})
+    purchasers = total["purchasers"]
+    return {
+        "purchasers": purchasers,
+        "repeaters": total["repeaters"],
+        "rate": pct(total["repeaters"], purchasers),
+        "new": total["new"],
+        "returning": purchasers - total["new"],
+        "orders": total["orders"],
+        "monthly": monthly,
+        "window": window,
+        # Purchases near the end of the period have not had the whole window to be repeated yet.
+        "maturing": period.end + dt.timedelta(days=window) > timezone.localdate(),
+    }
+
+
+def _stored_repeat_rows(scope: Scope, period: Period, window: int) -> list[tuple]:
+    """The stored figures (total row first, then months), or [] when there are none for this scope and
+    period or they are behind the touchpoint watermark: a stale figure is never shown."""
+    store_sql, params = "s.store_codes IS NULL", {"start": period.start, "end": period.end, "window": window}
+    if scope.codes is not None:
+        store_sql = "s.store_codes = %(codes)s::varchar[]"
+        params["codes"] = sorted(set(scope.codes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT f.month, f.purchasers, f.repeaters, f.new, f.orders
+            FROM insights_repeatfigure f
+            JOIN insights_repeatfigureset s ON s.id = f.figure_set_id
+            JOIN insights_watermark w ON w.name = 'touchpoints' AND w.last_id = s.as_of_id
+            WHERE {store_sql} AND s.start = %(start)s AND s."end" = %(end)s AND f.within_days = %(window)s
+            ORDER BY f.month NULLS FIRST
+            """,
+            params,
+        )
+        return cursor.fetchall()
+
+
+def _live_repeat_rows(scope: Scope, period: Period, window: int) -> list[tuple]:
+    """One index-only scan of the period's purchase facts, grouped per customer twice (per month and over
+    the whole period, GROUPING SETS), since distinct customers do not add up."""
     store_sql, params = "", {"start": period.start, "end": period.end, "window": window}
     if scope.codes is not None:
         store_sql = "AND store_code = ANY(%(codes)s)"
@@ -320,28 +375,7 @@ def repeat_summary(scope: Scope, period: Period, window: int) -> dict:
             """,
             params,
         )
-        rows = cursor.fetchall()
-    total = {"purchasers": 0, "repeaters": 0, "new": 0, "orders": 0}
-    monthly = []
-    for month, purchasers, repeaters, new, orders in rows:
-        row = {"purchasers": purchasers, "repeaters": repeaters, "new": new, "orders": orders}
-        if month is None:
-            total = row
-        else:
-            monthly.append(row | {"month": month, "rate": pct(repeaters, purchasers), "returning": purchasers - new})
-    purchasers = total["purchasers"]
-    return {
-        "purchasers": purchasers,
-        "repeaters": total["repeaters"],
-        "rate": pct(total["repeaters"], purchasers),
-        "new": total["new"],
-        "returning": purchasers - total["new"],
-        "orders": total["orders"] or 0,
-        "monthly": monthly,
-        "window": window,
-        # Purchases near the end of the period have not had the whole window to be repeated yet.
-        "maturing": period.end + dt.timedelta(days=window) > timezone.localdate(),
-    }
+        return cursor.fetchall()
 
 
 def lifecycle_summary(scope: Scope, period: Period) -> dict:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from insights.models import Watermark
+from clienteling.models import Store
+from insights.models import RepeatFigureSet, Watermark
 from insights.personas import PERSONAS
+from insights.scope import WINDOWS, preset_periods
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,9 @@ def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
                 {"s": since - TIME_OVERLAP},
             )
         result.customers, result.purchases = _purchases_recompute(cursor)
+        if hi > wm.last_id:
+            # The stored repeat figures were kept exact above: they now include everything up to hi.
+            cursor.execute("UPDATE insights_repeatfigureset SET as_of_id = %s", [hi])
     wm.last_id = max(wm.last_id, hi)
     wm.last_at = now
     wm.save()
@@ -137,12 +142,19 @@ def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
 
 
 def _purchases_recompute(cursor) -> tuple[int, int]:
-    """Recompute PurchaseFact / PurchaseCredit for the customers in ``insights_affected`` and move
-    their attribution in AttributionDaily from the old credits to the new ones."""
+    """Recompute PurchaseFact / PurchaseCredit for the customers in ``insights_affected``, move their
+    attribution in AttributionDaily from the old credits to the new ones, and their contributions to the
+    stored repeat figures from the old facts to the new ones."""
     cursor.execute("SELECT count(*) FROM insights_affected")
     customers = cursor.fetchone()[0]
     if not customers:
         return 0, 0
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM insights_repeatfigureset)")
+    (repeat_sets,) = cursor.fetchone()
+    if repeat_sets:
+        # Stored repeat figures: these customers' old facts are kept as they are deleted and their new
+        # ones as they are inserted, to move the figures from the old contributions to the new ones.
+        _repeat_delta_start(cursor)
     # 1. Take the old credits out of the daily attribution.
     cursor.execute(
         """
@@ -177,7 +189,10 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
     cursor.execute(
         "DELETE FROM insights_purchasecredit WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
     )
-    cursor.execute("DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)")
+    delete_facts = "DELETE FROM insights_purchasefact WHERE customer_id IN (SELECT customer_id FROM insights_affected)"
+    if repeat_sets:
+        delete_facts = f"WITH gone AS ({delete_facts} {_REPEAT_RETURNING}) INSERT INTO insights_repeat_facts SELECT -1, * FROM gone"
+    cursor.execute(delete_facts)
     # 2. Her purchases: one per order (POS files write one line per item with the same order id).
     cursor.execute(
         f"""
@@ -195,6 +210,7 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
             FROM orders o
             WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.occurred_at, o.id)
         )
+        {", inserted AS (" if repeat_sets else ""}
         INSERT INTO insights_purchasefact (touchpoint_id, customer_id, store_code, day, occurred_at, channel, revenue,
                                            ordinal, next_gap_days, touches, assisted_store_code, assisted_associate_code)
         SELECT seq.id, seq.customer_id, seq.store_code, {_LOCAL_DAY.format(col="seq.occurred_at")},
@@ -214,10 +230,13 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
               AND (b.moment = 'associate_assisted' OR (b.moment = 'store_visit' AND b.associate_code <> ''))
             ORDER BY b.occurred_at DESC LIMIT 1
         ) a ON true
+        {f"{_REPEAT_RETURNING}) INSERT INTO insights_repeat_facts SELECT 1, * FROM inserted" if repeat_sets else ""}
         """,
         {"lookback": LOOKBACK_DAYS, "assist": ASSIST_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
     )
     purchases = cursor.rowcount
+    if repeat_sets:
+        _repeat_facts_apply(cursor)
     cursor.execute(
         """
         INSERT INTO insights_assisteddaily (store_code, day, associate_code, purchases, revenue)
@@ -269,6 +288,196 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
     )
     cursor.execute("DELETE FROM insights_attributiondaily WHERE purchases <= 0 AND abs(revenue) < 0.01")
     return customers, purchases
+
+
+# --- Repeat-customer figures for the fixed scopes and preset periods -----------------------------------
+#
+# Distinct purchasers do not add up across days, but they do add up across customers: every figure is a
+# sum over customers of what her own purchase facts contribute. So a stored figure is kept exact by
+# taking out the old contribution of the customers whose facts are recomputed and putting in the new one,
+# in the same transaction as the facts themselves (``_purchases_recompute``). The set of stored figures
+# (RepeatFigureSet) is computed once, from the facts, by ``repeat_figures_refresh``.
+
+# What the stored figures need of a purchase fact, as the refresh deletes and inserts them.
+_REPEAT_RETURNING = "RETURNING customer_id, store_code, day, next_gap_days, ordinal"
+
+# The recomputed customers' old (-1) and new (+1) facts, once per stored set whose scope and period hold
+# them. Sets for everything (no store codes) join on dates only; the others are unnested to one row per
+# store so the join is on the store code.
+_CHANGED_HITS = """
+    SELECT f.sign, s.id AS set_id, f.customer_id, f.day, f.next_gap_days, f.ordinal
+    FROM insights_repeat_facts f
+    JOIN insights_repeatfigureset s ON s.store_codes IS NULL AND f.day >= s.start AND f.day <= s."end"
+    UNION ALL
+    SELECT f.sign, m.id, f.customer_id, f.day, f.next_gap_days, f.ordinal
+    FROM insights_repeat_facts f
+    JOIN (SELECT id, start, "end", unnest(store_codes) AS store_code FROM insights_repeatfigureset
+          WHERE store_codes IS NOT NULL) m ON m.store_code = f.store_code AND f.day >= m.start AND f.day <= m."end"
+"""
+
+
+def _repeat_delta_start(cursor) -> None:
+    cursor.execute("DROP TABLE IF EXISTS insights_repeat_facts")
+    cursor.execute(
+        "CREATE TEMP TABLE insights_repeat_facts (sign int, customer_id bigint, store_code varchar(20), day date,"
+        " next_gap_days int, ordinal int) ON COMMIT DROP"
+    )
+    cursor.execute("DROP TABLE IF EXISTS insights_repeat_delta")
+    cursor.execute(
+        "CREATE TEMP TABLE insights_repeat_delta (set_id bigint, within_days int, month date, purchasers int,"
+        " repeaters int, new int, orders int) ON COMMIT DROP"
+    )
+
+
+def _repeat_facts_apply(cursor) -> None:
+    """Move the stored figures from the old contributions of the customers in ``insights_repeat_facts``
+    to their new ones. A customer whose facts are the same as before (what the figures read of them: a
+    new page view does not change them) contributes the same: she is left out."""
+    cursor.execute(
+        """
+        DELETE FROM insights_repeat_facts WHERE customer_id NOT IN (
+            SELECT customer_id FROM insights_repeat_facts
+            GROUP BY customer_id, store_code, day, next_gap_days, ordinal HAVING sum(sign) <> 0
+        )
+        """
+    )
+    _repeat_counts_add(cursor, _CHANGED_HITS, {})
+    _repeat_delta_apply(cursor)
+
+
+def _repeat_counts_add(cursor, hits_sql: str, params: dict) -> None:
+    """Add to ``insights_repeat_delta`` the repeat-customer counts of ``hits_sql`` (rows of sign, set_id,
+    customer_id, day, next_gap_days, ordinal), times their sign, for every window the dashboard offers.
+
+    The same grouping as the live query (``selectors.repeat_summary``): per customer and month and per
+    customer over the period; she repeated within w days when her smallest gap to a next purchase is <= w.
+    """
+    windows = [days for days, _label in WINDOWS]
+    repeaters = ", ".join(f"count(*) FILTER (WHERE gap <= %(w{i})s)" for i in range(len(windows)))
+    params = params | {f"w{i}": days for i, days in enumerate(windows)} | {"windows": windows}
+    cursor.execute(
+        f"""
+        INSERT INTO insights_repeat_delta (set_id, within_days, month, purchasers, repeaters, new, orders)
+        WITH per_customer AS (
+            SELECT sign, set_id, customer_id, date_trunc('month', day)::date AS month,
+                   min(next_gap_days) AS gap, bool_or(ordinal = 1) AS first_ever, count(*) AS orders
+            FROM ({hits_sql}) hits
+            GROUP BY GROUPING SETS ((sign, set_id, customer_id, date_trunc('month', day)::date),
+                                    (sign, set_id, customer_id))
+        ), counts AS (
+            SELECT sign, set_id, month, count(*) AS purchasers, count(*) FILTER (WHERE first_ever) AS new,
+                   sum(orders) AS orders, ARRAY[{repeaters}] AS repeaters
+            FROM per_customer GROUP BY sign, set_id, month
+        )
+        SELECT set_id, w.days, month, sign * purchasers, sign * w.repeaters, sign * new, sign * orders
+        FROM counts CROSS JOIN LATERAL unnest(%(windows)s::int[], repeaters) AS w(days, repeaters)
+        """,
+        params,
+    )
+
+
+def _repeat_delta_apply(cursor) -> None:
+    cursor.execute(
+        """
+        INSERT INTO insights_repeatfigure (figure_set_id, within_days, month, purchasers, repeaters, new, orders)
+        SELECT set_id, within_days, month, sum(purchasers), sum(repeaters), sum(new), sum(orders)
+        FROM insights_repeat_delta GROUP BY 1, 2, 3
+        -- Most recomputed customers' facts did not change (a page view, a late visit): nothing to write.
+        HAVING sum(purchasers) <> 0 OR sum(repeaters) <> 0 OR sum(new) <> 0 OR sum(orders) <> 0
+        ON CONFLICT (figure_set_id, within_days, month) DO UPDATE SET
+            purchasers = insights_repeatfigure.purchasers + EXCLUDED.purchasers,
+            repeaters = insights_repeatfigure.repeaters + EXCLUDED.repeaters,
+            new = insights_repeatfigure.new + EXCLUDED.new,
+            orders = insights_repeatfigure.orders + EXCLUDED.orders
+        """
+    )
+    # A month nobody bought in any more is not listed (the live query has no row for it); totals stay.
+    cursor.execute(
+        "DELETE FROM insights_repeatfigure WHERE month IS NOT NULL AND purchasers = 0"
+        " AND figure_set_id IN (SELECT set_id FROM insights_repeat_delta)"
+    )
+    cursor.execute("TRUNCATE insights_repeat_delta")
+
+
+def repeat_fixed_scopes() -> list[tuple[str, ...] | None]:
+    """The scopes whose repeat figures are stored: everything (None), each active store, and the active
+    stores of each region (what an admin's region picker and a regional manager's own stores give)."""
+    stores = list(Store.objects.active().values_list("code", "region_id"))
+    regions: dict[int, list[str]] = {}
+    for code, region_id in stores:
+        if region_id is not None:
+            regions.setdefault(region_id, []).append(code)
+    scopes: list[tuple[str, ...] | None] = [None]
+    scopes += [(code,) for code, _region in stores]
+    scopes += [tuple(sorted(set(codes))) for codes in regions.values()]
+    return list(dict.fromkeys(scopes))
+
+
+def repeat_figures_refresh(*, today: dt.date | None = None) -> int:
+    """Store the repeat-customer figures of every fixed scope for the preset periods ending today and
+    tomorrow (so they are ready when the day turns), and drop the sets no longer wanted.
+
+    Sets already stored are kept as they are: the touchpoint refresh keeps them exact. Each new set is
+    computed in its own transaction under the touchpoint watermark's lock, so no refresh can change the
+    purchase facts between the set's computation and its first update, and a refresh waits for one set
+    at most. Hourly (beat): a few small queries when nothing is missing. Returns the number of sets computed.
+    """
+    today = today or timezone.localdate()
+    wanted = {
+        (codes, period.start, period.end)
+        for codes in repeat_fixed_scopes()
+        for end in (today, today + dt.timedelta(days=1))
+        for period in preset_periods(end)
+    }
+    with transaction.atomic():
+        wm = _watermark("touchpoints")
+        stored = {
+            (tuple(s.store_codes) if s.store_codes is not None else None, s.start, s.end): s
+            for s in RepeatFigureSet.objects.all()
+        }
+        # A set behind the watermark was not kept up to date (it cannot happen through the services):
+        # it is recomputed rather than trusted.
+        gone = [s.pk for key, s in stored.items() if key not in wanted or s.as_of_id != wm.last_id]
+        RepeatFigureSet.objects.filter(pk__in=gone).delete()
+        missing = sorted(
+            (key for key in wanted if key not in stored or stored[key].pk in gone),
+            key=lambda key: (key[2], key[1], key[0] or ()),
+        )
+    return sum(_repeat_figure_set_compute(codes, start, end) for codes, start, end in missing)
+
+
+@transaction.atomic
+def _repeat_figure_set_compute(codes: tuple[str, ...] | None, start: dt.date, end: dt.date) -> bool:
+    wm = _watermark("touchpoints")
+    same = RepeatFigureSet.objects.filter(start=start, end=end)
+    same = same.filter(store_codes__isnull=True) if codes is None else same.filter(store_codes=list(codes))
+    if same.exists():
+        return False  # another run got there first (we waited for its lock)
+    figure_set = RepeatFigureSet.objects.create(
+        store_codes=list(codes) if codes is not None else None,
+        start=start,
+        end=end,
+        as_of_id=wm.last_id,
+        computed_at=timezone.now(),
+    )
+    params = {"set_id": figure_set.pk, "start": start, "end": end, "codes": list(codes or ())}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO insights_repeatfigure (figure_set_id, within_days, month, purchasers, repeaters, new, orders)"
+            " SELECT %s, days, NULL, 0, 0, 0, 0 FROM unnest(%s::int[]) days",
+            [figure_set.pk, [days for days, _label in WINDOWS]],
+        )
+        _repeat_delta_start(cursor)
+        # The same index-only scan of the period's facts as the live query.
+        _repeat_counts_add(
+            cursor,
+            "SELECT 1 AS sign, %(set_id)s::bigint AS set_id, customer_id, day, next_gap_days, ordinal"
+            " FROM insights_purchasefact WHERE day >= %(start)s AND day <= %(end)s"
+            + ("" if codes is None else " AND store_code = ANY(%(codes)s)"),
+            params,
+        )
+        _repeat_delta_apply(cursor)
+    return True
 
 
 # --- Sentiment ---------------------------------------------------------------------------------------
@@ -554,9 +763,11 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
     """
     result = RefreshResult()
     with transaction.atomic(), connection.cursor() as cursor:
+        wm = _watermark("touchpoints")
         for table in ("touchpointdaily", "attributiondaily", "assisteddaily", "purchasecredit", "purchasefact"):
             cursor.execute(f"TRUNCATE insights_{table}")
-        wm = _watermark("touchpoints")
+        # Stored repeat figures counted the old facts: drop them (recomputed at the end).
+        cursor.execute("DELETE FROM insights_repeatfigureset")  # its figures go with it (ON DELETE CASCADE)
         cursor.execute("SELECT COALESCE(max(id), 0) FROM profiles_touchpoint")
         hi = cursor.fetchone()[0]
         cursor.execute(
@@ -574,6 +785,7 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
     last = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
+            _watermark("touchpoints")  # serialises with the refresh and with repeat_figures_refresh
             cursor.execute("DROP TABLE IF EXISTS insights_affected")
             cursor.execute("CREATE TEMP TABLE insights_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
             cursor.execute(
@@ -588,4 +800,5 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
             result.customers += customers
             result.purchases += purchases
     sentiment_rollups_refresh(full=True)
+    repeat_figures_refresh()
     return result

@@ -37,3 +37,10 @@ def nightly_segments() -> int:
     services.touchpoint_rollups_refresh()
     services.lifecycle_snapshot_take()
     return services.personas_assign()
+
+
+@shared_task(ignore_result=True, acks_late=True, max_retries=0)
+def refresh_repeat_figures() -> int:
+    """Precompute the repeat-customer figures of the preset periods ending today and tomorrow (hourly;
+    one query when they are all there). The touchpoint refresh keeps them exact from then on."""
+    return services.repeat_figures_refresh()

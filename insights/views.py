@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from clienteling.access import MANAGERS, staff_required
 from clienteling.models import Role
 from insights import charts, selectors
-from insights.scope import filters_from, scope_for
+from insights.scope import PRESETS, filters_from, preset_periods, scope_for
 from profiles.audit import pii_viewed_many
 
 LIST_PAGE_SIZE = 50
@@ -32,6 +32,11 @@ def _context(request: HttpRequest, page: str):
     region = form.cleaned_data.get("region") if form.is_bound and hasattr(form, "cleaned_data") else None
     scope = scope_for(request.associate, store_code=request.GET.get("store", "").strip()[:20], region_id=region)
     query = urlencode({k: request.GET[k] for k in FILTER_KEYS if request.GET.get(k)})
+    kept = {k: request.GET[k] for k in ("store", "region", "window") if request.GET.get(k)}
+    presets = [
+        (label, urlencode(kept | {"start": p.start.isoformat(), "end": p.end.isoformat()}))
+        for (_days, label), p in zip(PRESETS, preset_periods(timezone.localdate()), strict=True)
+    ]
     context = {
         "page": page,
         "form": form,
@@ -39,6 +44,7 @@ def _context(request: HttpRequest, page: str):
         "window": window,
         "scope": scope,
         "query": query,
+        "presets": presets,
         "is_manager": request.associate.role in MANAGERS,
     }
     return scope, period, window, context

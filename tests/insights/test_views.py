@@ -7,9 +7,11 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clienteling.models import Region, Role
 from insights import services
+from insights.scope import preset_periods
 from insights.views import csv_cell
 from profiles.models import PiiAccess
 from tests.factories import AssociateFactory, CustomerFactory
@@ -149,6 +151,30 @@ class TestQueryCounts:
         # +1 repeat rate (period total and by month in one scan), +2 lifecycle (latest snapshot, flows)
         with django_assert_num_queries(9):
             assert manager_client.get(reverse("insights:customers"), MARCH).status_code == 200
+
+    def test_customers_page_with_stored_repeat_figures(self, manager_client, two_stores, django_assert_num_queries):
+        # The default period (the last 12 weeks, a preset) of her store: +1 repeat rate (the stored figures,
+        # checked against the watermark in the same query), +2 lifecycle
+        services.repeat_figures_refresh()
+        with django_assert_num_queries(9):
+            assert manager_client.get(reverse("insights:customers")).status_code == 200
+
+    def test_the_last_year_link_is_served_from_the_stored_figures(
+        self, manager_client, two_stores, django_assert_num_queries
+    ):
+        services.repeat_figures_refresh()
+        year = preset_periods(timezone.localdate())[1]
+        # +1 repeat rate (stored figures), +2 lifecycle
+        with django_assert_num_queries(9):
+            response = manager_client.get(reverse("insights:customers"), {"start": year.start, "end": year.end})
+        assert f'href="?start={year.start}&amp;end={year.end}">Last year<' in response.content.decode()
+
+    def test_customers_page_on_a_preset_period_not_stored_yet(
+        self, manager_client, two_stores, django_assert_num_queries
+    ):
+        # +1 stored figures (none yet), +1 repeat rate counted live, +2 lifecycle
+        with django_assert_num_queries(10):
+            assert manager_client.get(reverse("insights:customers")).status_code == 200
 
     def test_moments_page(self, manager_client, two_stores, django_assert_num_queries):
         # +1 touchpoints by moment, +1 attribution by moment and channel (also the purchase and revenue
