@@ -8,7 +8,9 @@ other apps answer two signals, sent inside the same transaction as the profile's
   these customer ids;
 - ``customer_erasing``: delete (or strip of anything personal) what you hold on these customer ids.
 
-An erasure covers the customer and every record merged into her (they hold her old names and
+The dashboards' per-customer facts (``insights``) are not deleted here: their next refresh (every two
+minutes) sees the erasure and takes her purchases out of the facts and of every figure built on them, so
+the stored figures stay exact. An erasure covers the customer and every record merged into her (they hold her old names and
 identifiers). What stays: the customer row itself, emptied and marked ``erased_at`` (so foreign keys and
 the audit trail keep pointing somewhere), hashed tombstones of her identifiers (so a re-import cannot bring
 her back: ``identity.identifiers_tombstone``), the audit trail of who viewed her data (a legal record, no

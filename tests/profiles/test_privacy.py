@@ -15,6 +15,7 @@ from clienteling import services as floor
 from clienteling.models import Appointment, Arrival
 from feedback.models import FollowUp, Invitation, Response
 from insights.models import PurchaseFact
+from insights.services import touchpoint_rollups_refresh
 from profiles import privacy
 from profiles.identity import customer_merge
 from profiles.imports import import_file
@@ -84,7 +85,9 @@ def test_the_export_lists_what_every_app_holds_on_her(jane):
 
 def test_erasure_forgets_her_everywhere_and_keeps_only_tombstones_and_the_audit(jane, admin_associate):
     ids = [jane.pk, *Customer.objects.filter(merged_into=jane).values_list("pk", flat=True)]
+    touchpoint_rollups_refresh()  # the dashboards have seen her
     erasure = privacy.customer_erase(jane, by=admin_associate.user, ip="10.0.0.1")
+    touchpoint_rollups_refresh()  # and forget her purchase facts at their next refresh (every 2 minutes)
 
     assert sorted(erasure.customer_ids) == sorted(ids) and len(ids) == 2
     for record in Customer.objects.filter(pk__in=ids):
