@@ -67,8 +67,11 @@ def batch_write(
     result.reviews = resolution.reviews
     customer_of = resolution.customer_of
 
-    if resolution.merges:
-        session.traits.clear()
+    for merge in resolution.merges:
+        # A merge may fill the survivor's blanks and take the absorbed profile's newer consent: forget what
+        # this job wrote for the two of them (clearing everyone emptied the memo in nearly every batch).
+        session.traits.pop(merge.survivor_id, None)
+        session.traits.pop(merge.absorbed_id, None)
     changed_customers = _traits_apply(source, rows, customer_of, resolution.new_customers, session.traits)
 
     events = [i for i, row in enumerate(rows) if row.moment and customer_of[i] is not None]
