@@ -147,9 +147,8 @@ class ChannelRow:
 class RowReader:
     """Per-job state for checking rows: the source, store time zones and memoized identifier normalization."""
 
-    def __init__(self, *, source_name: str, default_channel: str, store_lookup=store_info):
+    def __init__(self, *, source_name: str, default_channel: str):
         self.source_name = source_name
-        self._store_info = store_lookup  # the importer's parsing thread asks the main thread instead
         self.default_channel = default_channel if default_channel in CHANNELS else Channel.WEB.value
         self._normalized: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
         self._phones: dict[str, str] = {}  # E.164 by digits, for normalize()
@@ -159,7 +158,7 @@ class RowReader:
     def store(self, code: str) -> tuple[zoneinfo.ZoneInfo, str]:
         found = self._stores.get(code)
         if found is None:
-            info = self._store_info(code)
+            info = store_info(code)
             try:
                 tz = zoneinfo.ZoneInfo(info.timezone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):

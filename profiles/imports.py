@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import queue
 import shutil
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +28,6 @@ from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
 from profiles.events import RowReader, RowRejected
 from profiles.models import ImportJob, ImportStatus, RejectedRow, Source, Touchpoint
 from profiles.pipeline import ImportSession, batch_write
-from profiles.stores import store_info
 
 log = logging.getLogger(__name__)
 
@@ -170,17 +167,16 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
     resumed_from = job.lines_done
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
         analyzed_at = 0
-        with ParsedBatches(channel_file, job, size=batch_size()) as batches:
-            for batch in batches:
-                _commit_batch(job, batch, session, touched)
-                if batch.last:
-                    break
-                written = job.imported + job.updated
-                if written >= max(ANALYZE_FIRST, 2 * analyzed_at):
-                    _analyze()
-                    analyzed_at = written
-                if progress:
-                    progress(job)
+        for batch in _parsed_batches(channel_file, job, size=batch_size()):
+            _commit_batch(job, batch, session, touched)
+            if batch.last:
+                break
+            written = job.imported + job.updated
+            if written >= max(ANALYZE_FIRST, 2 * analyzed_at):
+                _analyze()
+                analyzed_at = written
+            if progress:
+                progress(job)
     _refresh_derived(job, touched, resumed=resumed_from > 0)
     try:
         with transaction.atomic():
@@ -217,8 +213,8 @@ def _analyze() -> None:
 @contextlib.contextmanager
 def _collector_paused():
     """No cyclic garbage collection while the file is read: the rows are acyclic (reference counting frees
-    them) and each full collection walked the job's growing memos and queued batches, stalling both threads
-    (11 full collections, 2.5 s of a 30 s import of 200k rows)."""
+    them) and each full collection walked the job's growing memos (16 full collections, ~2 s, of a 30.6 s
+    import of 200k rows)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -238,113 +234,32 @@ class ParsedBatch:
     last: bool = False  # the end of the file
 
 
-@dataclass
-class _StoreQuestion:
-    code: str
-    answer: object = None
-    answered: threading.Event = field(default_factory=threading.Event)
-
-
-class ParsedBatches:
-    """Batches of checked rows, read and parsed by a second thread while this one writes the previous batch.
-
-    Parsing is pure Python and the writes mostly wait on PostgreSQL (psycopg releases the GIL while it
-    waits), so the two overlap. The parsing thread never touches the database: a store it has not seen yet
-    is looked up by this thread, on its own connection and inside its transaction, between two batches.
-    """
-
-    QUEUED_BATCHES = 1  # with the one being written and the one being parsed: three in memory (~2 KB a row)
-
-    def __init__(self, channel_file: ChannelFile, job: ImportJob, *, size: int):
-        self._file = channel_file
-        self._after_line = job.lines_done
-        self._seen = job.rows
-        self._size = size
-        source = job.source
-        self._reader = RowReader(source_name=source.name, default_channel=source.kind, store_lookup=self._ask_store)
-        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUED_BATCHES)
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._parse_all, name="import-parse", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def __iter__(self):
-        while True:
-            item = self._queue.get()
-            if isinstance(item, _StoreQuestion):
-                item.answer = store_info(item.code)
-                item.answered.set()
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-                if item.last:
-                    return
-
-    def _put(self, item) -> None:
-        while not self._stop.is_set():
+def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> Iterator[ParsedBatch]:
+    """Batches of checked rows (and rejected records) after the job's resume point; the last one says so."""
+    source = job.source
+    reader = RowReader(source_name=source.name, default_channel=source.kind)
+    parse = reader.csv_parser(channel_file.header) if channel_file.facts.format == "csv" else reader.segment
+    batch = ParsedBatch(last_line=job.lines_done)
+    seen = job.rows
+    for record in channel_file.records(after_line=job.lines_done):
+        seen += 1
+        if record.problem:
+            batch.rejects.append((record.line, record.problem, raw_text(record)))
+        else:
             try:
-                self._queue.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        raise _Stopped
-
-    def _ask_store(self, code: str):
-        question = _StoreQuestion(code)
-        self._put(question)
-        while not question.answered.wait(timeout=0.5):
-            if self._stop.is_set():
-                raise _Stopped
-        return question.answer
-
-    def _parse_all(self) -> None:
-        try:
-            self._parse()
-        except _Stopped:
-            pass
-        except BaseException as exc:  # handed to the writing thread, which raises it
-            with contextlib.suppress(_Stopped):
-                self._put(exc)
-
-    def _parse(self) -> None:
-        channel_file, reader = self._file, self._reader
-        parse = reader.csv_parser(channel_file.header) if channel_file.facts.format == "csv" else reader.segment
-        batch = ParsedBatch(last_line=self._after_line)
-        rows, records, rejects = batch.rows, batch.records, batch.rejects
-        seen = self._seen
-        for record in channel_file.records(after_line=self._after_line):
-            seen += 1
-            if record.problem:
-                rejects.append((record.line, record.problem, raw_text(record)))
-            else:
-                try:
-                    rows.append(parse(record.payload, record.line))
-                    records.append(record)
-                except RowRejected as exc:
-                    rejects.append((record.line, str(exc), raw_text(record)))
-            batch.last_line = record.end_line
-            if len(rows) + len(rejects) >= self._size:
-                batch.position = channel_file.position()
-                self._put(batch)
-                batch = ParsedBatch(last_line=batch.last_line)
-                rows, records, rejects = batch.rows, batch.records, batch.rejects
-            if self._stop.is_set():
-                raise _Stopped
-        if seen == 0:
-            raise FileProblem("the file has no data rows")
-        batch.position, batch.last = channel_file.facts.size, True
-        self._put(batch)
-
-
-class _Stopped(Exception):
-    """The writing side stopped (an error, or the end): the parsing thread ends quietly."""
+                batch.rows.append(parse(record.payload, record.line))
+                batch.records.append(record)
+            except RowRejected as exc:
+                batch.rejects.append((record.line, str(exc), raw_text(record)))
+        batch.last_line = record.end_line
+        if len(batch.rows) + len(batch.rejects) >= size:
+            batch.position = channel_file.position()
+            yield batch
+            batch = ParsedBatch(last_line=batch.last_line)
+    if seen == 0:
+        raise FileProblem("the file has no data rows")
+    batch.position, batch.last = channel_file.facts.size, True
+    yield batch
 
 
 def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, touched: set[int]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from django.core.management import call_command
@@ -296,20 +295,6 @@ def test_a_crash_mid_file_keeps_whole_batches_and_running_again_finishes_without
     assert resumed.pk == job.pk and resumed.status == ImportStatus.DONE
     assert resumed.summary_line() == "rows=8 imported=7 updated=0 duplicates=0 rejected=1"
     assert Touchpoint.objects.count() == 7
-
-
-def test_the_parsing_thread_ends_with_the_import_when_the_writer_fails(tmp_path, pos, settings, monkeypatch):
-    settings.IMPORT_BATCH_SIZE = 1  # the parser runs ahead and waits on the full queue when the writer dies
-    path = csv_file(tmp_path, *[f"e{i},2024-05-01,purchased,store,C{i},,,,,,,,,,," for i in range(20)])
-
-    def lost(**kwargs):
-        raise RuntimeError("worker lost")
-
-    monkeypatch.setattr("profiles.imports.batch_write", lost)
-    with pytest.raises(RuntimeError):
-        import_file(source=pos, path=path)
-    assert [t.name for t in threading.enumerate() if t.name == "import-parse"] == []
-    assert ImportJob.objects.get().status == ImportStatus.FAILED
 
 
 def test_segment_jsonl_identify_track_and_alias_build_one_profile(tmp_path, pos):
