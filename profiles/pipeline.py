@@ -1,9 +1,11 @@
 """The one batch pipeline every channel goes through: files (CSV, JSONL) and HTTP events alike.
 
 Per batch, in one transaction: resolve identities for the whole batch (a few set-based queries), create
-the new customers and identifiers, apply traits and consent to the known ones, COPY the touchpoints into
-a temporary staging table and move them with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``: the
-(source, external_id) key makes every re-import a no-op and its row count tells imported from duplicates.
+the new customers and identifiers, apply traits and consent to the known ones, and COPY the touchpoints
+straight into their table. Once a batch meets an event id already there (that COPY then rolls back to a
+savepoint), the job COPYs into a temporary staging table and moves the rows with one ``INSERT ... SELECT
+... ON CONFLICT DO NOTHING``: the (source, external_id) key makes every re-import a no-op and its row count
+tells imported from duplicates.
 
 Counting (README "Imports"): a row with an event is *imported* when its touchpoint is new, a *duplicate*
 when that event id was already there. A profile-only row (identify, alias, page, or a CSV row without an
