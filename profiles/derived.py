@@ -3,8 +3,8 @@
 Everything is computed set-based from her touchpoints, in a handful of SQL statements per batch of up to
 50,000 customers (measured in docs/benchmarks.md, "Derived data refresh"): the batch's touchpoints are
 copied once into a temporary table, the summary is upserted with ``INSERT ... ON CONFLICT``, the lifecycle
-is updated in one ``UPDATE``, and interests are replaced (``DELETE`` + ``COPY``). Only the reason sentences
-of the kept interests are written in Python, from rows already aggregated by moment.
+is updated in one ``UPDATE``, and interests are replaced (``DELETE`` + one ``INSERT ... SELECT`` that also
+writes their reason sentences: ``interest_reason`` below is the readable reference of those rules).
 
 Summary rules
     * visit: a ``store_visit``, ``associate_assisted`` or ``event_attended`` moment, or a purchase or return
@@ -40,11 +40,9 @@ Interests, per category, brand and product: score = sum over her touchpoints of
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -268,10 +266,14 @@ FROM stage WHERE c.id = stage.id AND c.lifecycle IS DISTINCT FROM stage.lifecycl
 """
 )
 
-_INTEREST_ROWS = """
-WITH weights(moment, weight) AS (SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[])),
+# Interests with their reason sentences, written in one statement (the rules are ``interest_reason``'s,
+# which stays the readable reference; tests hold the two to the same sentences).
+_INSERT_INTERESTS = """
+WITH weights(moment, weight, verb) AS (
+  SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[], %(verbs)s::text[])
+),
 weighted AS (
-  SELECT t.customer_id, k.kind, k.key, k.label, t.moment, t.channel, t.occurred_at, t.size,
+  SELECT t.customer_id, k.kind, k.key, k.label, t.moment, w.verb, t.channel, t.occurred_at, t.size,
          -- date_part, not extract: extract() returns numeric, and numeric power() is ~20x slower.
          w.weight * power(0.5::float8, greatest(date_part('epoch', %(now)s - t.occurred_at), 0) / 86400.0
                                        / %(half_life)s) AS score
@@ -294,14 +296,58 @@ kept AS (
     SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY score DESC, last_at DESC, key) AS rank
     FROM scored WHERE score > 0.001
   ) ranked WHERE rank <= %(per_kind)s
+),
+tallies AS (
+  SELECT k.customer_id, k.kind, k.key, coalesce(k.label, k.key) AS label, k.score, k.last_at, w.moment, w.verb,
+         count(*) AS n, min(w.occurred_at) AS first_at, max(w.occurred_at) AS latest_at,
+         coalesce((array_agg(w.size ORDER BY w.occurred_at DESC) FILTER (WHERE w.size <> ''))[1], '') AS size,
+         bool_and(w.channel IN ('web', 'app')) AS online, bool_and(w.channel IN ('store', 'kiosk')) AS in_store
+  FROM kept k JOIN weighted w USING (customer_id, kind, key)
+  GROUP BY k.customer_id, k.kind, k.key, k.label, k.score, k.last_at, w.moment, w.verb
+),
+latest AS (
+  -- The three most recent moments of each interest, each with its days in the display time zone.
+  SELECT * FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment) AS pos,
+           (first_at AT TIME ZONE %(tz)s)::date AS first_day, (latest_at AT TIME ZONE %(tz)s)::date AS last_day
+    FROM tallies t
+  ) ranked WHERE pos <= 3
+),
+clauses AS (
+  SELECT l.customer_id, l.kind, l.key, l.label, l.score, l.last_at, l.pos,
+         CASE WHEN l.moment = 'cart_added' THEN
+                l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.label || coalesce(' (' || nullif(sized, '') || ')', '')
+                                      ELSE coalesce(nullif(sized, ''), 'it') END || ' to cart'
+              ELSE l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.label ELSE 'it' END END
+         || CASE WHEN l.n > 1 THEN ' ' || l.n || 'x' ELSE '' END
+         || CASE WHEN l.online AND l.moment NOT IN ('cart_added', 'wishlisted', 'checkout_started') THEN ' online'
+                 WHEN l.in_store THEN ' in store' ELSE '' END
+         || ' ' || CASE
+              WHEN l.n > 1 AND NOT this_week THEN 'since ' || first_text
+              WHEN l.first_day = l.last_day AND l.last_day = d.today THEN 'today'
+              WHEN l.first_day = l.last_day AND l.last_day = d.today - 1 THEN 'yesterday'
+              WHEN this_week THEN 'this week'
+              ELSE 'on ' || last_text END AS clause
+  FROM latest l
+  CROSS JOIN (SELECT (%(now)s::timestamptz AT TIME ZONE %(tz)s)::date AS today) d
+  CROSS JOIN LATERAL (SELECT
+      CASE WHEN l.size <> '' AND l.kind <> 'brand' THEN 'size ' || l.size ELSE '' END AS sized,
+      -- ISO year and week: the calendar week, Monday first.
+      to_char(l.first_day, 'IYYY-IW') = to_char(d.today, 'IYYY-IW') AS this_week,
+      -- 'Mon' (not 'TMMon') is the English abbreviation whatever the server's locale, as Python's %%b in C.
+      to_char(l.first_day, 'Mon ') || date_part('day', l.first_day)::int
+        || CASE WHEN date_part('year', l.first_day) <> date_part('year', d.today)
+                THEN ', ' || date_part('year', l.first_day)::int ELSE '' END AS first_text,
+      to_char(l.last_day, 'Mon ') || date_part('day', l.last_day)::int
+        || CASE WHEN date_part('year', l.last_day) <> date_part('year', d.today)
+                THEN ', ' || date_part('year', l.last_day)::int ELSE '' END AS last_text
+  ) f
 )
-SELECT k.customer_id, k.kind, k.key, coalesce(k.label, k.key), k.score, k.last_at,
-       w.moment, count(*), min(w.occurred_at), max(w.occurred_at),
-       (array_agg(w.size ORDER BY w.occurred_at DESC) FILTER (WHERE w.size <> ''))[1],
-       bool_and(w.channel IN ('web', 'app')), bool_and(w.channel IN ('store', 'kiosk'))
-FROM kept k JOIN weighted w USING (customer_id, kind, key)
-GROUP BY k.customer_id, k.kind, k.key, k.label, k.score, k.last_at, w.moment
-ORDER BY k.customer_id, k.kind, k.key
+INSERT INTO profiles_interest (customer_id, kind, key, label, score, reason, last_at)
+SELECT customer_id, kind, left(key, 200), left(label, 200), round(score::numeric, 4)::float8,
+       left(string_agg(clause, '; ' ORDER BY pos), 300), last_at
+FROM clauses
+GROUP BY customer_id, kind, key, label, score, last_at
 """
 
 
@@ -328,8 +374,12 @@ def _refresh_batch(ids: list[int]) -> None:
         "weights": list(MOMENT_WEIGHTS.values()),
         "half_life": HALF_LIFE_DAYS,
         "per_kind": INTERESTS_PER_KIND,
+        "verbs": [_VERBS.get(moment, moment.replace("_", " ")) for moment in MOMENT_WEIGHTS],
+        "tz": settings.TIME_ZONE,
     }
     with connection.cursor() as cursor:
+        # The aggregates sort and hash the whole batch: with the 4 MB default they spill to disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_DROP_TEMP)
         cursor.execute(_COPY_IDS, params)
         # Statistics first: without them the planner guesses a big id list and scans every touchpoint,
@@ -345,26 +395,8 @@ def _refresh_batch(ids: list[int]) -> None:
         cursor.execute(_UPSERT_SUMMARY, params)
         cursor.execute(_UPDATE_LIFECYCLE, params)
         cursor.execute("DELETE FROM profiles_interest WHERE customer_id = ANY(%(ids)s)", params)
-        cursor.execute(_INTEREST_ROWS, params)
-        rows = cursor.fetchall()
-        interests = _interests_with_reasons(rows, now=now)
-        with cursor.cursor.copy(
-            "COPY profiles_interest (customer_id, kind, key, label, score, reason, last_at) FROM STDIN"
-        ) as copy:
-            for interest in interests:
-                copy.write_row(interest)
+        cursor.execute(_INSERT_INTERESTS, params)
         cursor.execute(_DROP_TEMP)
-
-
-def _interests_with_reasons(rows: Sequence[tuple], *, now: datetime) -> Iterable[tuple]:
-    tz = ZoneInfo(settings.TIME_ZONE)
-    for (customer_id, kind, key, label, score, last_at), parts in itertools.groupby(rows, key=lambda r: r[:6]):
-        moments = [
-            MomentTally(moment, count, first_at, latest_at, size, online, in_store)
-            for (*_, moment, count, first_at, latest_at, size, online, in_store) in parts
-        ]
-        reason = interest_reason(kind, label, moments, now=now, tz=tz)
-        yield (customer_id, kind, key[:200], label[:200], round(score, 4), reason[:300], last_at)
 
 
 class MomentTally(tuple):

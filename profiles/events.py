@@ -151,6 +151,7 @@ class RowReader:
         self.source_name = source_name
         self.default_channel = default_channel if default_channel in CHANNELS else Channel.WEB.value
         self._normalized: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
+        self._phones: dict[str, str] = {}  # E.164 by digits, for normalize()
         self._stores: dict[str, tuple[zoneinfo.ZoneInfo, str]] = {}
 
     # -- shared pieces -------------------------------------------------------------------------
@@ -176,7 +177,7 @@ class RowReader:
         value = self._normalized.get(memo, _MISSING)
         if value is _MISSING:
             try:
-                value = normalize(kind, raw, region=region)
+                value = normalize(kind, raw, region=region, phones=self._phones)
             except InvalidIdentifier as exc:
                 raise RowRejected(f"bad {kind.replace('_', ' ')}: {exc}") from None
             value = self._normalized[memo] = (

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -610,23 +611,7 @@ class BatchResolver:
             )
 
         if self.assigned:
-            now = timezone.now()
-            columns = ([], [], [], [])
-            for (kind, namespace, value), c in self.assigned.items():
-                columns[0].append(final(c))
-                columns[1].append(kind)
-                columns[2].append(namespace)
-                columns[3].append(value)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    """
-                    INSERT INTO profiles_identifier (customer_id, kind, namespace, value, source_id, created_at)
-                    SELECT c, k, n, v, %s, %s FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[])
-                        AS t(c, k, n, v)
-                    ON CONFLICT (kind, namespace, value) DO NOTHING
-                    """,
-                    [source.pk, now, *columns],
-                )
+            self._identifiers_insert(final)
 
         remembered = self.cache.owner
         if self.pending_merges:
@@ -654,6 +639,34 @@ class BatchResolver:
                 ignore_conflicts=True,
             )
             resolution.reviews = len(created)
+
+    def _identifiers_insert(self, final) -> None:
+        """The batch's new identifiers, COPYed in. Every importer batch holds the identity lock, so only a
+        writer that does not (a customer registered on the floor meanwhile) can have added one of them: then
+        the COPY rolls back to its savepoint and ``INSERT ... ON CONFLICT DO NOTHING`` writes the rest."""
+        now = timezone.now()
+        source_id = self.source.pk
+        rows = [
+            (final(c), kind, namespace, value, source_id, now) for (kind, namespace, value), c in self.assigned.items()
+        ]
+        columns = "customer_id, kind, namespace, value, source_id, created_at"
+        with connection.cursor() as cursor:
+            try:
+                with transaction.atomic(), cursor.copy(f"COPY profiles_identifier ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                return
+            except psycopg.errors.UniqueViolation:
+                pass
+            cursor.execute(
+                f"""
+                INSERT INTO profiles_identifier ({columns})
+                SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[],
+                                     %s::timestamptz[])
+                ON CONFLICT (kind, namespace, value) DO NOTHING
+                """,  # noqa: S608 - constant column list
+                [list(column) for column in zip(*rows, strict=True)],
+            )
 
     def _create_customers(self, rows: list[ChannelRow], resolution: Resolution, new_ids: set[int]) -> None:
         profile: dict[int, dict] = {}

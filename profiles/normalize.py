@@ -95,8 +95,19 @@ def normalize_plain(raw: str) -> str:
     return value
 
 
-def normalize(kind: str, raw: str, *, region: str = "US") -> str | None:
-    """The normalized value, or None when it is a placeholder; InvalidIdentifier when it is malformed."""
+# "+33 6 74 57 28 91", "+33-674-572-891", "+33674572891": a plus, digits, spaces and hyphens only. For these,
+# phonenumbers ignores the default region and reads nothing but the digits (no letters, extension or second
+# number can hide in them), so every spelling of one number gets the same answer: validated once, reused.
+_PLAIN_INTERNATIONAL = re.compile(r"\+[0-9][0-9 \-]*")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def normalize(kind: str, raw: str, *, region: str = "US", phones: dict[str, str] | None = None) -> str | None:
+    """The normalized value, or None when it is a placeholder; InvalidIdentifier when it is malformed.
+
+    ``phones`` (optional, kept by the caller for one job) remembers the E.164 form of the valid numbers
+    already seen, by their digits, for the spellings that cannot mean anything else.
+    """
     if raw is None or not str(raw).strip():
         return None
     raw = str(raw)
@@ -105,7 +116,13 @@ def normalize(kind: str, raw: str, *, region: str = "US") -> str | None:
     if kind == "email":
         value = normalize_email(raw)
     elif kind == "phone":
-        value = normalize_phone(raw, region=region)
+        if phones is not None and _PLAIN_INTERNATIONAL.fullmatch(stripped := raw.strip()):
+            digits = "+" + _NOT_DIGIT.sub("", stripped)
+            value = phones.get(digits)
+            if value is None:
+                value = phones[digits] = normalize_phone(raw, region=region)  # raises for an invalid one
+        else:
+            value = normalize_phone(raw, region=region)
     else:
         value = normalize_plain(raw)
     return None if is_placeholder(kind, value) else value

@@ -1,9 +1,11 @@
 """The one batch pipeline every channel goes through: files (CSV, JSONL) and HTTP events alike.
 
 Per batch, in one transaction: resolve identities for the whole batch (a few set-based queries), create
-the new customers and identifiers, apply traits and consent to the known ones, COPY the touchpoints into
-a temporary staging table and move them with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``: the
-(source, external_id) key makes every re-import a no-op and its row count tells imported from duplicates.
+the new customers and identifiers, apply traits and consent to the known ones, and COPY the touchpoints
+straight into their table. Once a batch meets an event id already there (that COPY then rolls back to a
+savepoint), the job COPYs into a temporary staging table and moves the rows with one ``INSERT ... SELECT
+... ON CONFLICT DO NOTHING``: the (source, external_id) key makes every re-import a no-op and its row count
+tells imported from duplicates.
 
 Counting (README "Imports"): a row with an event is *imported* when its touchpoint is new, a *duplicate*
 when that event id was already there. A profile-only row (identify, alias, page, or a CSV row without an
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import psycopg
 from django.db import connection, transaction
+from django.utils import timezone
 
 from profiles.events import ChannelRow
 from profiles.identity import IDENTITY_LOCK, BatchResolver, IdentityCache
@@ -34,6 +38,8 @@ class ImportSession:
 
     identity: IdentityCache = field(default_factory=IdentityCache)
     traits: dict[int, dict] = field(default_factory=dict)
+    # Until a batch meets an event id that is already in, touchpoints are COPYed straight into their table.
+    all_new_so_far: bool = True
 
 
 @dataclass
@@ -67,13 +73,16 @@ def batch_write(
     result.reviews = resolution.reviews
     customer_of = resolution.customer_of
 
-    if resolution.merges:
-        session.traits.clear()
+    for merge in resolution.merges:
+        # A merge may fill the survivor's blanks and take the absorbed profile's newer consent: forget what
+        # this job wrote for the two of them (clearing everyone emptied the memo in nearly every batch).
+        session.traits.pop(merge.survivor_id, None)
+        session.traits.pop(merge.absorbed_id, None)
     changed_customers = _traits_apply(source, rows, customer_of, resolution.new_customers, session.traits)
 
     events = [i for i, row in enumerate(rows) if row.moment and customer_of[i] is not None]
     if events:
-        inserted, with_new_touchpoints = _touchpoints_insert(source, rows, customer_of, events)
+        inserted, with_new_touchpoints = _touchpoints_insert(source, rows, customer_of, events, session)
         result.imported += inserted
         result.duplicates += len(events) - inserted
         result.customers |= with_new_touchpoints
@@ -195,13 +204,64 @@ def _traits_apply(
         return {row[0] for row in cursor.fetchall()}
 
 
+def _touchpoint_values(source: Source, rows: list[ChannelRow], customer_of: list, events: list[int], now):
+    for i in events:
+        r = rows[i]
+        yield (
+            source.pk,
+            now,
+            r.external_id,
+            customer_of[i],
+            r.occurred_at,
+            r.channel,
+            r.moment,
+            r.event,
+            r.store_code,
+            r.associate,
+            r.order_id,
+            r.product_sku,
+            r.product_name,
+            r.category,
+            r.brand,
+            r.size,
+            r.color,
+            r.quantity,
+            r.price,
+            r.revenue,
+            r.currency,
+            r.properties,
+        )
+
+
 def _touchpoints_insert(
-    source: Source, rows: list[ChannelRow], customer_of: list, events: list[int]
+    source: Source, rows: list[ChannelRow], customer_of: list, events: list[int], session: ImportSession
 ) -> tuple[int, set[int]]:
+    """Insert the batch's touchpoints; returns how many were new and whose they are.
+
+    A first import of a file is all new events: they are COPYed straight into the table (the unique
+    (source, external_id) key still guards it). The first batch that meets a known event id rolls that COPY
+    back to a savepoint, and from then on the job goes through a staging table and
+    ``INSERT ... ON CONFLICT DO NOTHING``, which counts the duplicates.
+    """
+    now = timezone.now()
     with connection.cursor() as cursor:
+        if session.all_new_so_far:
+            try:
+                with (
+                    transaction.atomic(),
+                    cursor.copy(
+                        f"COPY profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN"
+                    ) as copy,
+                ):
+                    for values in _touchpoint_values(source, rows, customer_of, events, now):
+                        copy.write_row(values)
+                return len(events), {customer_of[i] for i in events}
+            except psycopg.errors.UniqueViolation:
+                session.all_new_so_far = False
         cursor.execute(
             """
-            CREATE TEMP TABLE IF NOT EXISTS import_stage (
+            CREATE TEMP TABLE IF NOT EXISTS touchpoint_stage (
+                source_id bigint, created_at timestamptz,
                 external_id varchar(200), customer_id bigint, occurred_at timestamptz, channel varchar(20),
                 moment varchar(30), event varchar(100), store_code varchar(20), associate_code varchar(100),
                 order_id varchar(100), product_sku varchar(100), product_name varchar(200), category varchar(100),
@@ -210,47 +270,21 @@ def _touchpoints_insert(
             ) ON COMMIT DELETE ROWS
             """
         )
-        with cursor.copy(f"COPY import_stage ({STAGE_COLUMNS}) FROM STDIN") as copy:
-            write = copy.write_row
-            for i in events:
-                r = rows[i]
-                write(
-                    (
-                        r.external_id,
-                        customer_of[i],
-                        r.occurred_at,
-                        r.channel,
-                        r.moment,
-                        r.event,
-                        r.store_code,
-                        r.associate,
-                        r.order_id,
-                        r.product_sku,
-                        r.product_name,
-                        r.category,
-                        r.brand,
-                        r.size,
-                        r.color,
-                        r.quantity,
-                        r.price,
-                        r.revenue,
-                        r.currency,
-                        r.properties,
-                    )
-                )
+        with cursor.copy(f"COPY touchpoint_stage (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN") as copy:
+            for values in _touchpoint_values(source, rows, customer_of, events, now):
+                copy.write_row(values)
         cursor.execute(
             f"""
             INSERT INTO profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS})
-            SELECT %s, now(), {STAGE_COLUMNS} FROM import_stage
+            SELECT source_id, created_at, {STAGE_COLUMNS} FROM touchpoint_stage
             ON CONFLICT (source_id, external_id) DO NOTHING
             RETURNING customer_id
-            """,  # noqa: S608 - constant column list
-            [source.pk],
+            """  # noqa: S608 - constant column list
         )
         returned = cursor.fetchall()
         customers = {row[0] for row in returned}
         inserted = len(returned)
-        cursor.execute("TRUNCATE import_stage")
+        cursor.execute("TRUNCATE touchpoint_stage")
         return inserted, customers
 
 

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.derived import customers_refresh
+from profiles.derived import MomentTally, customers_refresh, interest_reason
 from profiles.models import Customer, CustomerSummary, Interest, Touchpoint
 from profiles.services import touchpoint_record
 from tests.factories import CustomerFactory, SourceFactory
@@ -276,3 +276,43 @@ def test_the_refresh_runs_the_same_statements_for_one_customer_or_many():
         tp(customer, "purchased", at("2026-11-01"), **TRAIL)
         tp(customer, "product_viewed", at("2026-11-02"), **TRAIL)
     assert statements(one) == statements(many)
+
+
+def test_reasons_say_when_where_and_how_often_as_interest_reason_documents():
+    her = CustomerFactory()
+    tp(her, "product_viewed", at("2026-11-24", 9), channel="store", product_name="Kite")
+    tp(her, "product_viewed", at("2026-11-23"), product_name="Lamp")
+    tp(her, "purchased", at("2025-12-20"), product_name="Mug")
+    tp(her, "purchased", at("2025-12-28"), product_name="Mug")
+    tp(her, "cart_added", at("2026-11-20"), channel="app", size="9", product_name="Boot")
+    tp(her, "wishlisted", at("2026-11-22"), channel="app", product_name="Boot")
+    tp(her, "product_viewed", at("2026-11-10"), product_name="Cap")
+    tp(her, "product_viewed", at("2026-11-12"), channel="store", product_name="Cap")
+
+    customers_refresh([her.pk])
+
+    assert dict(interests_of(her, "product")) == {
+        "Kite": "viewed Kite in store today",
+        "Lamp": "viewed Lamp online yesterday",
+        "Mug": "bought Mug 2x online since Dec 20, 2025",
+        "Boot": "wishlisted Boot on Nov 22; added size 9 to cart on Nov 20",
+        "Cap": "viewed Cap 2x since Nov 10",
+    }
+    # The SQL that writes them and the readable reference agree.
+    for label, reason in interests_of(her, "product"):
+        rows = Touchpoint.objects.filter(customer=her, product_name=label)
+        tallies = []
+        for moment in {t.moment for t in rows}:
+            mine = sorted((t for t in rows if t.moment == moment), key=lambda t: t.occurred_at)
+            tallies.append(
+                MomentTally(
+                    moment,
+                    len(mine),
+                    mine[0].occurred_at,
+                    mine[-1].occurred_at,
+                    next((t.size for t in reversed(mine) if t.size), None),
+                    all(t.channel in ("web", "app") for t in mine),
+                    all(t.channel in ("store", "kiosk") for t in mine),
+                )
+            )
+        assert interest_reason("product", label, tallies, now=NOW, tz=UTC) == reason

@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from profiles import pipeline
+from profiles.identity import BatchResolver
 from profiles.imports import import_file
 from profiles.models import Customer, Identifier, ImportJob, ImportStatus, RejectedRow, Touchpoint
-from tests.factories import SourceFactory
+from tests.factories import CustomerFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +206,31 @@ def test_the_same_event_id_in_another_file_is_a_counted_duplicate(tmp_path, pos)
     )
     assert job.summary_line() == "rows=3 imported=1 updated=0 duplicates=2 rejected=0"
     assert Touchpoint.objects.count() == 2
+
+
+def test_an_event_id_twice_in_a_first_import_is_one_touchpoint_and_one_counted_duplicate(tmp_path, pos):
+    first = import_file(source=pos, path=csv_file(tmp_path, GOOD, GOOD.replace("Bag", "Hat"), name="a.csv"))
+    assert first.summary_line() == "rows=2 imported=1 updated=0 duplicates=1 rejected=0"
+    assert Touchpoint.objects.get(external_id="e1").product_name == "Bag"
+    later = import_file(source=pos, path=csv_file(tmp_path, GOOD.replace("e1,", "e2,"), name="b.csv"))
+    assert later.summary_line() == "rows=1 imported=1 updated=0 duplicates=0 rejected=0"
+    assert Touchpoint.objects.count() == 2
+
+
+def test_an_identifier_another_writer_added_meanwhile_keeps_its_owner_and_the_batch_goes_in(tmp_path, pos, monkeypatch):
+    other = CustomerFactory()
+    real = BatchResolver._create_customers
+
+    def registered_on_the_floor_meanwhile(self, *args, **kwargs):
+        Identifier.objects.create(customer=other, kind="email", value="ann@example.com")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BatchResolver, "_create_customers", registered_on_the_floor_meanwhile)
+    job = import_file(source=pos, path=csv_file(tmp_path, GOOD))
+    assert job.status == ImportStatus.DONE
+    assert Identifier.objects.get(kind="email").customer == other
+    assert Identifier.objects.get(kind="phone").value == "+33612345678"  # written by the fallback INSERT
+    assert Touchpoint.objects.count() == 1
 
 
 def test_rows_without_event_id_are_still_idempotent(tmp_path, pos):
