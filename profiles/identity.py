@@ -37,6 +37,10 @@ DEFAULT_LIMITS = {"customer_id": 1, "loyalty_id": 1, "email": 1, "phone": 1, "an
 KEPT_APART = "kept_apart"
 MERGED_FIELDS = ("first_name", "last_name", "preferred_name", "birthday_month", "birthday_day", "postal_code")
 
+# A row naming an erased customer is rejected, and kept without its content: it would name her again.
+ERASED_CUSTOMER = "erased customer"
+ERASED_RAW = "[erased]"
+
 
 def shared_value_limits() -> dict[str, int]:
     return {**DEFAULT_LIMITS, **getattr(settings, "IDENTITY_SHARED_VALUE_LIMIT", {})}
@@ -425,7 +429,7 @@ class BatchResolver:
 
         for index, row in enumerate(rows):
             if erased_keys and any(key in erased_keys for key in row.keys):
-                resolution.rejected[index] = "erased customer"
+                resolution.rejected[index] = ERASED_CUSTOMER
                 continue
             resolution.customer_of[index] = self._resolve_row(index, row, resolution)
         return resolution

@@ -26,6 +26,7 @@ from django.utils import timezone
 from profiles import derived
 from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
 from profiles.events import RowReader, RowRejected
+from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
 from profiles.models import ImportJob, ImportStatus, RejectedRow, Source, Touchpoint
 from profiles.pipeline import ImportSession, batch_write
 
@@ -268,7 +269,8 @@ def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, to
     with transaction.atomic():
         result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
         for index, reason in result.rejected:
-            rejects.append((rows[index].line, reason, raw_text(records[index])))
+            raw = ERASED_RAW if reason == ERASED_CUSTOMER else raw_text(records[index])
+            rejects.append((rows[index].line, reason, raw))
         if rejects:
             RejectedRow.objects.bulk_create(
                 [RejectedRow(job=job, line=line, reason=reason[:300], raw=raw) for line, reason, raw in rejects],

@@ -23,6 +23,7 @@ from ninja.security import HttpBasicAuth
 
 from profiles import derived
 from profiles.events import RowReader, RowRejected
+from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
 from profiles.models import ImportJob, RejectedRow, Source
 from profiles.pipeline import batch_write
 from profiles.sources import http_job_for_today, source_for_write_key
@@ -87,7 +88,7 @@ def messages_ingest(*, source: Source, messages: list[dict]) -> dict:
                 rejects.append((line, str(exc), message))
         result = batch_write(source=source, rows=rows, source_ref=f"{job.filename} #{first_line}")
         for index, reason in result.rejected:
-            rejects.append((rows[index].line, reason, raws[index]))
+            rejects.append((rows[index].line, reason, ERASED_RAW if reason == ERASED_CUSTOMER else raws[index]))
         if rejects:
             RejectedRow.objects.bulk_create(
                 [

@@ -197,7 +197,8 @@ def test_rows_of_an_erased_customer_are_rejected_and_never_recreate_her(tmp_path
         ),
     )
     assert (job.imported, job.rejected) == (1, 1)
-    assert RejectedRow.objects.get().reason == "erased customer"
+    rejected = RejectedRow.objects.get()
+    assert (rejected.reason, rejected.raw) == ("erased customer", "[erased]")  # the row would name her again
     assert not Identifier.objects.filter(value="gone@example.com").exists()
 
 
