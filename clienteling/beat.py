@@ -37,6 +37,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50, "queue": "imports"},
     },
+    # Interest reasons say "today" or "this week": rewrite the recent ones after midnight.
+    "profiles-interest-reasons": {
+        "task": "profiles.tasks.interest_reasons_task",
+        "schedule": crontab(hour=0, minute=20),
+        "options": {"expires": 3 * 3600, "queue": "imports"},
+    },
     "profiles-duplicate-suggestions": {
         "task": "profiles.tasks.duplicate_suggestions_task",
         "schedule": crontab(hour=3, minute=15),

@@ -35,7 +35,8 @@ Interests, per category, brand and product: score = sum over her touchpoints of
 (purchase 5 > cart, wishlist, checkout 3 > review, share 2 > view, search 1; a return counts -3). The top
 ``INTERESTS_PER_KIND`` with a positive score are kept, each with a reason such as
 "viewed Trail Runner 3 3x online this week; added size 9 to cart on Nov 20". Relative words ("today",
-"this week": the calendar week) are as of the refresh that wrote them.
+"this week": the calendar week) are as of the refresh that wrote them; a nightly task rewrites the
+recent ones (``recent_interests_refresh``) so that yesterday's "today" does not greet anyone.
 """
 
 from __future__ import annotations
@@ -360,6 +361,23 @@ def customers_refresh(customer_ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in customer_ids if pk is not None})
     for start in range(0, len(ids), BATCH_SIZE):
         _refresh_batch(ids[start : start + BATCH_SIZE])
+
+
+RELATIVE_WORDS_DAYS = 8  # "today", "yesterday" and "this week" can only describe the last eight days
+
+
+def recent_interests_refresh(*, now: datetime | None = None) -> int:
+    """Nightly: rewrite the reasons that say "today", "yesterday" or "this week", which go stale overnight.
+
+    Only customers with an interest touched in the last eight days can have such words; the rest of the
+    reasons use dates ("since Nov 17") and stay true. Returns how many customers were refreshed.
+    """
+    since = (now or timezone.now()) - timedelta(days=RELATIVE_WORDS_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT customer_id FROM profiles_interest WHERE last_at >= %s", [since])
+        ids = [row[0] for row in cursor.fetchall()]
+    customers_refresh(ids)
+    return len(ids)
 
 
 @transaction.atomic

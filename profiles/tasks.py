@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
+from profiles.derived import recent_interests_refresh
 from profiles.identity import duplicate_suggestions_refresh
 from profiles.imports import JobBusy, import_job_run, inbox_scan
 
@@ -36,3 +37,9 @@ def inbox_scan_task() -> int:
 def duplicate_suggestions_task() -> int:
     """Beat, nightly: suggest look-alike customers changed in the last day (never merged automatically)."""
     return duplicate_suggestions_refresh()
+
+
+@shared_task(queue="imports", ignore_result=True, acks_late=True)
+def interest_reasons_task() -> int:
+    """Beat, nightly: reasons written "today" or "this week" are rewritten for the new day."""
+    return recent_interests_refresh()

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.derived import MomentTally, customers_refresh, interest_reason
+from profiles.derived import MomentTally, customers_refresh, interest_reason, recent_interests_refresh
 from profiles.models import Customer, CustomerSummary, Interest, Touchpoint
 from profiles.services import touchpoint_record
 from tests.factories import CustomerFactory, SourceFactory
@@ -316,3 +316,17 @@ def test_reasons_say_when_where_and_how_often_as_interest_reason_documents():
                 )
             )
         assert interest_reason("product", label, tallies, now=NOW, tz=UTC) == reason
+
+
+def test_reasons_said_this_week_are_rewritten_by_the_nightly_task_and_old_ones_left_alone():
+    recent, old = CustomerFactory(), CustomerFactory()
+    for day in ("2026-11-23", "2026-11-24"):
+        tp(recent, "product_viewed", at(day, 9), **TRAIL)
+    tp(old, "product_viewed", at("2026-09-01"), **TRAIL)
+    customers_refresh([recent.pk, old.pk])
+    assert interests_of(recent, "product") == [("Trail Runner 3", "viewed Trail Runner 3 2x online this week")]
+
+    with time_machine.travel(datetime(2026, 12, 2, 0, 20, tzinfo=UTC), tick=False):  # next Wednesday, 00:20
+        assert recent_interests_refresh() == 1  # only she can have relative words
+    assert interests_of(recent, "product") == [("Trail Runner 3", "viewed Trail Runner 3 2x online since Nov 23")]
+    assert interests_of(old, "product") == [("Trail Runner 3", "viewed Trail Runner 3 online on Sep 1")]
