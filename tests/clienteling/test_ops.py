@@ -78,3 +78,12 @@ def test_requests_are_logged_as_json_without_query_strings(client, db, caplog):
 
     line = JsonFormatter().format(record)
     assert '"path": "/login/"' in line and "secret" not in line
+
+
+def test_every_beat_entry_names_a_registered_task():
+    from clienteling.beat import BEAT_SCHEDULE
+    from clienteling.celery import app
+
+    app.loader.import_default_modules()
+    missing = {name: entry["task"] for name, entry in BEAT_SCHEDULE.items() if entry["task"] not in app.tasks}
+    assert missing == {}
