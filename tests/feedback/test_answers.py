@@ -348,3 +348,18 @@ def test_an_apply_in_progress_elsewhere_is_never_applied_twice(client, store):
         other.commit()
     assert services.answers_apply().applied == 0
     assert Response.objects.count() == 1 and FollowUp.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_after_the_session_was_reset_prepares_its_statement_again(client, store):
+    from django.db import connection
+
+    from tests.feedback.conftest import default_survey
+
+    default_survey()
+    invitation = make_invitation(make_customer())
+    assert client.post(url(invitation), {"score": "9"}).status_code == 303
+    with connection.cursor() as cursor:
+        cursor.execute("DISCARD ALL")  # what a pooler's reset does: prepared statements are gone
+    assert client.post(url(invitation), {"score": "7"}).status_code == 303
+    assert PendingAnswer.objects.count() == 2
