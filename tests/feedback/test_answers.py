@@ -360,6 +360,9 @@ def test_an_answer_after_the_session_was_reset_prepares_its_statement_again(clie
     invitation = make_invitation(make_customer())
     assert client.post(url(invitation), {"score": "9"}).status_code == 303
     with connection.cursor() as cursor:
-        cursor.execute("DISCARD ALL")  # what a pooler's reset does: prepared statements are gone
-    assert client.post(url(invitation), {"score": "7"}).status_code == 303
-    assert PendingAnswer.objects.count() == 2
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's reset does (DISCARD ALL): prepared statements are gone
+    try:
+        assert client.post(url(invitation), {"score": "7"}).status_code == 303
+        assert PendingAnswer.objects.count() == 2
+    finally:
+        connection.close()  # later tests get a fresh session
