@@ -49,6 +49,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 3 * 3600, "queue": "imports"},
     },
     # Pulse feedback: create invitations from new touchpoints, then send what is due (claims make overlap safe).
+    # Answers are committed by the POST as pending rows; this makes them responses, set-based.
+    "feedback-apply-answers": {
+        "task": "feedback.tasks.answers_apply",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 5},
+    },
     "feedback-send-due-invitations": {
         "task": "feedback.tasks.invitations_send_due",
         "schedule": timedelta(minutes=1),

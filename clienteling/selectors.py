@@ -24,6 +24,7 @@ from django.db.models import F, JSONField, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from clienteling.models import Appointment, AppointmentStatus, Arrival, ArrivalState, Associate, Store
@@ -60,10 +61,11 @@ def _card_extras_sql() -> str:
     names come from the models; "open" is the feedback app's own rule (``FollowUp.objects.unresolved()``:
     any status but resolved).
     """
-    from feedback.models import FollowUp, FollowUpStatus, Response
+    from feedback.models import FollowUp, FollowUpStatus, Invitation, PendingAnswer, Response
 
     arrival, interest, note = Arrival._meta.db_table, Interest._meta.db_table, Note._meta.db_table
     follow_up, response = FollowUp._meta.db_table, Response._meta.db_table
+    invitation, pending = Invitation._meta.db_table, PendingAnswer._meta.db_table
     return f"""
     json_build_object(
       'interests', coalesce((
@@ -78,7 +80,11 @@ def _card_extras_sql() -> str:
         SELECT json_build_object('score', r.score, 'comment', r.comment)
         FROM {follow_up} f JOIN {response} r ON r.id = f.response_id
         WHERE f.customer_id = {arrival}.customer_id AND f.status <> '{FollowUpStatus.RESOLVED.value}'
-        ORDER BY f.created_at LIMIT 1)
+        ORDER BY f.created_at LIMIT 1),
+      'pending_feedback', (
+        SELECT json_build_object('score', p.score, 'at', p.answered_at)
+        FROM {invitation} v JOIN {pending} p ON p.invitation_id = v.id
+        WHERE v.customer_id = {arrival}.customer_id ORDER BY p.answered_at DESC LIMIT 1)
     )::jsonb"""  # noqa: S608 - identifiers and constants from the code, no input
 
 
@@ -294,6 +300,15 @@ def _talking_points(card: Card, *, today: dt.date) -> list[str]:
     return points[:4]
 
 
+def _with_pending_feedback(summary: CustomerSummary | None, pending: dict | None) -> None:
+    """Her newest answer may still be pending (the feedback app applies answers within seconds): show it."""
+    if summary is None or not pending:
+        return
+    at = parse_datetime(pending["at"])
+    if summary.last_feedback_at is None or summary.last_feedback_at <= at:
+        summary.last_feedback_score, summary.last_feedback_at = pending["score"], at
+
+
 def cards_for(arrivals: list[Arrival]) -> list[Card]:
     """Greeting cards for arrivals fetched with ``arrivals_for_cards()``: no further queries."""
     if not arrivals:
@@ -308,6 +323,7 @@ def cards_for(arrivals: list[Arrival]) -> list[Card]:
         customer = arrival.customer
         summary = getattr(customer, "summary", None)
         extras = getattr(arrival, "card_extras", None) or {}
+        _with_pending_feedback(summary, extras.get("pending_feedback"))
         card = Card(
             arrival=arrival,
             customer=customer,

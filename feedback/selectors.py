@@ -8,7 +8,23 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from feedback.models import FollowUp, FollowUpStatus, Response, SurveyKind
+from feedback.models import FollowUp, FollowUpStatus, Invitation, PendingAnswer, Response, SurveyKind
+
+
+def answer_of(invitation: Invitation) -> Response | None:
+    """Her answer as she last gave it, for her own pages: the stored response, with the score of a newer tap
+    that is not applied yet (``services.answers_apply``) laid over it. Not saved; two queries at most."""
+    pending = (
+        PendingAnswer.objects.filter(invitation_id=invitation.pk)
+        .order_by("-answered_at", "-pk")
+        .values_list("score", "answered_at")
+        .first()
+    )
+    response = Response.objects.filter(invitation_id=invitation.pk).first()
+    if pending is not None and (response is None or response.answered_at <= pending[1]):
+        response = response or Response(invitation=invitation, comment="")
+        response.score, response.answered_at = pending
+    return response
 
 
 def open_followups_for(customer_ids: Iterable[int]) -> dict[int, FollowUp]:

@@ -2,8 +2,8 @@
 
 Flow: ``invitations_schedule`` (beat) turns new qualifying touchpoints into invitations, set-based;
 ``invitations_send_due`` (beat) claims due invitations in batches and sends them; the customer's POST
-calls ``response_record`` then maybe ``response_comment``; a detractor's answer opens a ``FollowUp``
-that managers work with ``follow_up_contact`` / ``follow_up_note`` / ``follow_up_resolve``.
+calls ``response_record`` (a pending answer, applied by ``answers_apply``) then maybe ``response_comment``;
+a detractor's answer opens a ``FollowUp`` that managers work with ``follow_up_contact`` / ``follow_up_note`` / ``follow_up_resolve``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -485,52 +486,96 @@ def invitation_for_key(key: str) -> Invitation | None:
     )
 
 
-_RECORD_SQL = (
-    "SELECT * FROM feedback_record_answer("
-    "%s::text, %s::bigint, %s::text, %s::integer, %s::boolean, %s::timestamptz, %s::interval, %s::interval, %s::boolean)"
-)
+_TAP_STATEMENT = b"feedback_answer_tap"
+_TAP_SQL = b"SELECT feedback_answer_tap($1::text, $2::bigint, $3::integer, $4::timestamptz, $5::boolean)"
+_tap_prepared: weakref.WeakSet = weakref.WeakSet()  # the connections that have the statement
+_APPLY_SQL = "SELECT * FROM feedback_apply_answers(%s::bigint, %s::integer, %s::interval, %s::interval, %s::boolean)"
+APPLY_BATCH = 2000
+
+
+def _libpq_result(result, expected=psycopg.pq.ExecStatus.TUPLES_OK):
+    if result.status != expected:
+        raise psycopg.errors.error_from_result(result)
+    return result
+
+
+def response_record(*, survey_id: int, key: str, score: int) -> int | None:
+    """Record her tapped score (her invitation's id), or None if the invitation cannot be answered.
+
+    The POST only commits a narrow ``PendingAnswer`` (the ``feedback_answer_tap`` SQL function, migration
+    0004): one index lookup, one insert, one round trip. ``answers_apply`` makes it her ``Response`` a few
+    seconds later (the beat) or at once when she comments; the pages she sees show it from the start
+    (``selectors.answer_of``). Once this returned, the answer is committed and is never lost.
+    """
+    connection.ensure_connection()
+    # The hottest statement in the app goes straight to libpq as a server-side prepared statement (parsed
+    # and planned once per connection): psycopg's cursor machinery cost ~0.08 ms of CPU per call on top,
+    # a sixth of the whole request (docs/benchmarks.md). It bypasses Django's query log on purpose; errors
+    # still reach Django as its own DatabaseError (so a broken connection is dropped as usual).
+    params = [
+        key.encode(),
+        str(survey_id).encode(),
+        str(score).encode(),
+        timezone.now().isoformat().encode(),
+        b"t" if settings.FEEDBACK_ANSWER_ASYNC_COMMIT else b"f",
+    ]
+    with connection.wrap_database_errors:
+        try:
+            value = _libpq_result(_tap_statement().exec_prepared(_TAP_STATEMENT, params)).get_value(0, 0)
+        except psycopg.errors.InvalidSqlStatementName:  # the session was reset (DISCARD ALL): prepare again
+            _tap_prepared.discard(connection.connection)
+            value = _libpq_result(_tap_statement().exec_prepared(_TAP_STATEMENT, params)).get_value(0, 0)
+    return int(value) if value is not None else None
+
+
+def _tap_statement():
+    """This thread's libpq connection, with the tap statement prepared on it."""
+    if connection.connection not in _tap_prepared:
+        _libpq_result(connection.connection.pgconn.prepare(_TAP_STATEMENT, _TAP_SQL), psycopg.pq.ExecStatus.COMMAND_OK)
+        _tap_prepared.add(connection.connection)
+    return connection.connection.pgconn
 
 
 @dataclass(frozen=True)
-class RecordedAnswer:
-    response_id: int
-    customer_id: int
-    first_time: bool
-    follow_up_opened: bool
+class AppliedAnswers:
+    applied: int = 0  # pending answers consumed
+    responses: int = 0  # responses created or replaced
+    follow_ups: int = 0  # follow-ups opened
 
 
-def response_record(*, survey_id: int, kind: str, key: str, score: int, detractor: bool) -> RecordedAnswer | None:
-    """Record (or replace) her answer in one round trip; None if the invitation cannot be answered.
+def answers_apply(*, invitation_id: int | None = None, limit: int = APPLY_BATCH) -> AppliedAnswers:
+    """Turn pending answers into responses, exactly once, set-based; one invitation's, or a batch of any.
 
-    Answering again while the link is valid replaces the score (the latest tap is what she meant); the
-    first answer's time is kept. A detractor answer opens a follow-up for the store (once per answer),
-    assigned to the associate who served her when that person is known; her greeting card summary gets
-    the score at once. The work is the ``feedback_record_answer`` SQL function (migration 0003); the
-    ``feedback_given`` touchpoint is added to her timeline by the beat (``responses_to_timeline``).
+    Per invitation the latest tap is her score (answering again replaces it; the first answer's time and
+    the bot checks stay), the invitation becomes answered, her greeting card summary gets the score unless
+    a newer one is there, and a detractor answer opens a follow-up for the store (once per response),
+    assigned to the associate who served her when that person is known. The work is the
+    ``feedback_apply_answers`` SQL function (migration 0004); the pending rows are deleted by the
+    transaction that applies them, so two applies at once never apply one twice.
     """
-    connection.ensure_connection()
-    # A server-side prepared statement (psycopg's own cursor: Django's binds on the client), so PostgreSQL
-    # parses and plans this call once per connection. It bypasses Django's query log on purpose.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
-            _RECORD_SQL,
+            _APPLY_SQL,
             [
-                key,
-                survey_id,
-                kind,
-                score,
-                detractor,
-                timezone.now(),
+                invitation_id,
+                limit,
                 timedelta(seconds=FAST_ANSWER_SECONDS),
                 timedelta(hours=settings.FEEDBACK_FOLLOW_UP_DUE_HOURS),
                 settings.FEEDBACK_ANSWER_ASYNC_COMMIT,
             ],
-            prepare=True,
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return RecordedAnswer(response_id=row[0], customer_id=row[1], first_time=row[2], follow_up_opened=row[3])
+        return AppliedAnswers(*cursor.fetchone())
+
+
+def answers_apply_all(*, max_batches: int = 50) -> int:
+    """What the beat runs: apply pending answers in batches until none are left; returns how many."""
+    total = 0
+    for _ in range(max_batches):
+        applied = answers_apply().applied
+        total += applied
+        if applied < APPLY_BATCH:
+            break
+    return total
 
 
 @transaction.atomic

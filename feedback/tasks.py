@@ -44,5 +44,24 @@ def invitations_send_due(max_batches: int | None = 50) -> int:
     """
     services.invitations_schedule()
     sent = services.invitations_send_due(max_batches=max_batches).sent
+    services.answers_apply_all()
     services.responses_to_timeline()
     return sent
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    max_retries=5,
+)
+def answers_apply() -> int:
+    """Pending answers (committed by the answer POST) become responses, summaries and follow-ups.
+
+    Safe to run twice at once and to kill: each batch claims its pending answers by deleting them in the
+    transaction that applies them.
+    """
+    return services.answers_apply_all()

@@ -91,7 +91,8 @@ def answer(request, token: str):
     except BadToken:
         return _invalid(request)
     context = _page_context(invitation, token)
-    current = getattr(invitation, "response", None) if invitation.status == InvitationStatus.ANSWERED else None
+    answerable = invitation.status in (InvitationStatus.SENT, InvitationStatus.ANSWERED)
+    current = selectors.answer_of(invitation) if answerable else None
     context["preselected"] = _score_from(request.GET.get("score"), invitation.survey.kind)
     context["current"] = current.score if current else None
     with translation.override(invitation.language):
@@ -99,27 +100,26 @@ def answer(request, token: str):
 
 
 def _answer_post(request, token: str):
-    """The hot path: signature check (salt cached), then one SQL statement. No ORM round trips."""
+    """The hot path: signature check (salt cached), then one SQL statement that commits a pending answer."""
     try:
         survey_id, key = read_token(token)
         _, kind = survey_salt_and_kind(survey_id)
     except BadToken:
         return _invalid(request)
+    # request.path is this page's own URL (``f/<token>/``, the token has no slash): no reverse() per answer.
     score = _score_from(request.POST.get("score"), kind)
     if score is None:
-        return HttpResponseRedirect(reverse("feedback:answer", args=[token]), status=303)
-    detractor = score <= {"nps": 6, "csat": 2, "ces": 2, "thumbs": 0}[kind]
-    recorded = services.response_record(survey_id=survey_id, kind=kind, key=key, score=score, detractor=detractor)
-    if recorded is None:
+        return HttpResponseRedirect(request.path, status=303)
+    if services.response_record(survey_id=survey_id, key=key, score=score) is None:
         return _invalid(request)
     response = HttpResponse(status=303)
-    response["Location"] = reverse("feedback:comment", args=[token])
+    response["Location"] = f"{request.path}comment/"
     return _public(response)
 
 
 def _answered(token: str) -> tuple[Invitation, Response]:
     invitation = _invitation_from_token(token)
-    response = getattr(invitation, "response", None)
+    response = selectors.answer_of(invitation)
     if response is None:
         raise BadToken("not answered yet")
     return invitation, response
@@ -140,7 +140,9 @@ def comment(request, token: str):
     if request.method == "POST":
         text = request.POST.get("comment", "")
         if text.strip():
-            services.response_comment(response=response, comment=text)
+            # The comment goes on her stored response: apply her score first if it is still pending.
+            services.answers_apply(invitation_id=invitation.pk)
+            services.response_comment(response=Response.objects.get(invitation=invitation), comment=text)
         return _public(HttpResponseRedirect(reverse("feedback:thanks", args=[token]), status=303))
     context = _page_context(invitation, token) | {"response": response}
     with translation.override(invitation.language):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feedback import emails, services
-from feedback.models import FollowUp, Invitation, Response
+from feedback.models import FollowUp, Invitation, PendingAnswer, Response
 from feedback.tokens import make_token
 from tests.browser.conftest import PHONE, TABLET_WIDE, screenshot, sign_in
 from tests.factories import PASSWORD, AssociateFactory
@@ -80,7 +80,7 @@ def test_link_scanners_record_no_answer(new_page, live_server, store):
     page.goto(base + "?score=0", wait_until="networkidle")
     page.wait_for_timeout(1500)
     assert page.get_by_role("button", name="Envoyer 0").is_visible()  # pre-selected, waiting for a person
-    assert Response.objects.count() == 0
+    assert not PendingAnswer.objects.exists() and Response.objects.count() == 0
     assert not FollowUp.objects.exists()
 
 

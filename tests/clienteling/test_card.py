@@ -310,3 +310,18 @@ def test_the_one_card_query_keeps_to_the_stores_she_works_in(store, other_store,
     store.is_active = False
     store.save()
     assert selectors.arrival_for_card(**lookup, store_code="PAR01") is None
+
+
+def test_her_newest_answer_shows_on_the_card_before_the_feedback_beat_applies_it(associate_client, jane_arrival):
+    from feedback.models import PendingAnswer
+    from tests.feedback.conftest import default_survey, make_invitation
+
+    default_survey()
+    invitation = make_invitation(jane_arrival.customer)
+    pending = PendingAnswer.objects.create(invitation=invitation, score=2, answered_at=timezone.now())
+    html = associate_client.get(card_url(jane_arrival)).content.decode()
+    assert "Scored 2 after her last visit" in html and "Scored 4" not in html
+    pending.score = 10
+    pending.save()
+    html = associate_client.get(card_url(jane_arrival)).content.decode()
+    assert "Scored" not in html  # a promoter now: no detractor flag

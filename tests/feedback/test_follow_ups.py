@@ -16,6 +16,7 @@ def _detractor(client, store_code="PAR01", email="camille@example.com", comment=
     client.post(reverse("feedback:answer", args=[token]), {"score": "3"})
     if comment:
         client.post(reverse("feedback:comment", args=[token]), {"comment": comment})
+    services.answers_apply_all()  # the beat, when she did not comment
     return FollowUp.objects.get(response__invitation=invitation)
 
 
@@ -101,4 +102,5 @@ def test_the_feedback_overview_shows_latest_answers_and_open_follow_ups(client, 
 def test_a_promoter_opens_no_follow_up(client, store):
     invitation = make_invitation(make_customer())
     client.post(reverse("feedback:answer", args=[make_token(invitation)]), {"score": "9"})
+    assert services.answers_apply_all() == 1
     assert not FollowUp.objects.exists()
