@@ -507,8 +507,13 @@ def sentiment_rollups_refresh(*, full: bool = False) -> int:
         where = "true"
         params: dict = {}
         if since is not None:
-            where = "r.answered_at >= %(since_grace)s AND (r.answered_at >= %(since)s OR r.commented_at >= %(since)s)"
-            params = {"since": since, "since_grace": since - COMMENT_GRACE}
+            # Answers are applied from the pending table within seconds, but after a worker outage an answer
+            # can arrive with an old answer time: new rows are also caught by id.
+            where = (
+                "(r.answered_at >= %(since_grace)s AND (r.answered_at >= %(since)s OR r.commented_at >= %(since)s))"
+                " OR r.id > %(last_id)s"
+            )
+            params = {"since": since, "since_grace": since - COMMENT_GRACE, "last_id": wm.last_id}
         cursor.execute(
             f"INSERT INTO insights_rbuckets SELECT DISTINCT r.store_code, {local_first}"
             f" FROM feedback_response r {_STORE_JOIN.format(alias='r')} WHERE {where}",
@@ -587,7 +592,10 @@ def sentiment_rollups_refresh(*, full: bool = False) -> int:
         buckets = _followups_refresh(cursor, since)
         cursor.execute("SELECT (SELECT count(*) FROM insights_rbuckets) + (SELECT count(*) FROM insights_ibuckets)")
         buckets += cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(max(id), 0) FROM feedback_response")
+        last_id = cursor.fetchone()[0]
     wm.last_at = now
+    wm.last_id = max(wm.last_id, last_id)
     wm.save()
     return buckets
 

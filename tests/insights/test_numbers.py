@@ -137,6 +137,19 @@ class TestSentiment:
         assert summary["sent"] == 15  # the bot's invitation was sent, its answer does not count
         assert summary["response_rate"] == 93.3
 
+    def test_an_answer_applied_long_after_it_was_given_is_still_counted(self, store, make_customer):
+        # The feedback app applies taps from its pending table within seconds; after a worker outage an
+        # answer can arrive hours late, with its own (old) answer time.
+        march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+        with time_machine.travel(at("2026-03-11", "16:00"), tick=False):
+            answer(make_customer(), 10, at("2026-03-11", "15:00"))
+            services.sentiment_rollups_refresh()
+        with time_machine.travel(at("2026-03-11", "20:00"), tick=False):
+            answer(make_customer(), 0, at("2026-03-11", "15:30"))  # tapped at 15:30, applied at 20:00
+            services.sentiment_rollups_refresh()
+        nps = selectors.sentiment_summary(PARIS, march)["nps"]
+        assert (nps.responses, nps.promoters, nps.detractors) == (2, 1, 1)
+
     def test_no_responses_shows_no_score(self, store):
         summary = selectors.sentiment_summary(PARIS, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
         assert summary["nps"].nps is None
