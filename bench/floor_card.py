@@ -151,6 +151,10 @@ def main() -> None:
     if fresh:
         recreate_database(DB)
     setup_django(DB)
+    if not fresh:  # a database kept from an earlier run still gets the migrations added since
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
     if fresh:
         print(f"Generating {args.customers:,} customers in {DB} ...", flush=True)
         started = time.perf_counter()
