@@ -13,8 +13,12 @@ def test_an_associate_signs_in_and_sees_the_empty_floor(new_page, live_server, a
     sign_in(page, live_server, associate.user.username, PASSWORD)
     assert page.get_by_role("heading", name="Today on the floor").is_visible()
     assert page.get_by_text("No one has arrived yet today").is_visible()
-    # The strict CSP holds: nothing the page needs was blocked, and htmx loaded.
-    assert page.console_errors == []
+    # Under pytest's WSGI live server the stream answers 204 and the tablet falls back to polling; htmx logs
+    # that refused stream as "[object Event]", sometimes before this line and sometimes after. Wait for the
+    # fallback so the check is the same every run.
+    page.wait_for_selector("[data-floor][data-live=poll]", state="attached", timeout=10_000)
+    # The strict CSP holds: nothing the page needs was blocked (any other console error), and htmx loaded.
+    assert [error for error in page.console_errors if error != "[object Event]"] == []
     assert page.evaluate("typeof window.htmx") == "object"
     screenshot(page, "floor-empty")
 
