@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -183,9 +184,7 @@ def customer_erase(customer: Customer, *, by=None, ip: str | None = None) -> Era
     touchpoints, _ = Touchpoint.objects.filter(customer_id__in=ids).delete()
     for model in (Interest, Note, CustomerSummary):
         model.objects.filter(customer_id__in=ids).delete()
-    Merge.objects.filter(survivor_id__in=ids).delete()
-    Merge.objects.filter(absorbed_id__in=ids).delete()
-    MatchReview.objects.filter(customer_a_id__in=ids).delete()
-    MatchReview.objects.filter(customer_b_id__in=ids).delete()
+    Merge.objects.filter(Q(survivor_id__in=ids) | Q(absorbed_id__in=ids)).delete()
+    MatchReview.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
     PiiAccess.objects.create(user=by, customer=customer, action="erase", ip=ip)
     return Erasure(customer_ids=ids, identifiers=identifiers, touchpoints=touchpoints, rejected_rows_redacted=redacted)

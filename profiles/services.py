@@ -109,12 +109,16 @@ def customer_find(*, kind: str, value: str, store_code: str = "") -> Customer | 
     )
     if identifier is None:
         return None
-    customer = identifier.customer
+    return customer_survivor(identifier.customer)  # merged identifiers normally move; be safe
+
+
+def customer_survivor(customer: Customer) -> Customer | None:
+    """Follow merges to the live customer (a chain of merges, guarded against loops); None when erased."""
     seen = set()
-    while customer.merged_into_id and customer.pk not in seen:  # merged identifiers normally move; be safe
+    while customer.merged_into_id and customer.pk not in seen:
         seen.add(customer.pk)
         customer = customer.merged_into
-    return None if customer.erased_at else customer
+    return None if customer.erased_at or customer.merged_into_id else customer
 
 
 @transaction.atomic

@@ -27,15 +27,6 @@ def _customer_for_staff(public_id) -> Customer:
     return customer
 
 
-def _survivor(customer: Customer) -> Customer | None:
-    """Follow merges to the live customer (a chain of merges, guarded against loops)."""
-    seen = set()
-    while customer.merged_into_id and customer.pk not in seen:
-        seen.add(customer.pk)
-        customer = customer.merged_into
-    return None if customer.erased_at or customer.merged_into_id else customer
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 @staff_member_required
@@ -66,7 +57,7 @@ def search(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest, public_id) -> HttpResponse:
     customer = _customer_for_staff(public_id)
     if customer.merged_into_id:
-        survivor = _survivor(customer)
+        survivor = services.customer_survivor(customer)
         if survivor is None:
             raise Http404
         return redirect("profiles:profile", public_id=survivor.public_id)

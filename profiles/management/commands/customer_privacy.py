@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from profiles import privacy
 from profiles.models import Customer, PiiAccess
 from profiles.normalize import normalize
-from profiles.services import customer_find
+from profiles.services import customer_find, customer_survivor
 
 
 class Command(BaseCommand):
@@ -32,12 +32,11 @@ class Command(BaseCommand):
     def _customer(self, options) -> Customer:
         if options["id"]:
             try:
-                customer = Customer.objects.filter(public_id=uuid.UUID(options["id"])).first()
+                found = Customer.objects.filter(public_id=uuid.UUID(options["id"])).first()
             except ValueError:
                 raise CommandError(f"not a customer id: {options['id']!r}") from None
-            while customer is not None and customer.merged_into_id:
-                customer = customer.merged_into
-            if customer is not None and customer.erased_at:
+            customer = customer_survivor(found) if found is not None else None
+            if found is not None and customer is None:
                 raise CommandError("this customer was already erased")
         else:
             kind = "email" if options["email"] else "phone"
