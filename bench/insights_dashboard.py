@@ -262,6 +262,11 @@ def build() -> None:
                     if statement.strip():
                         cursor.execute(statement)
             print(f"  filled {label} in {time.perf_counter() - started:.1f}s", flush=True)
+        from insights.services import weekly_rollups_rebuild
+
+        started = time.perf_counter()
+        weekly_rollups_rebuild()  # the weekly tables from the daily ones, as a backfill would
+        print(f"  filled weekly rollups (from the daily ones) in {time.perf_counter() - started:.1f}s", flush=True)
         cursor.execute("VACUUM ANALYZE")
         cursor.execute(
             "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE relname LIKE 'insights_%'"

@@ -43,9 +43,7 @@ class Watermark(models.Model):
         return f"{self.name} @ {self.last_id}"
 
 
-class TouchpointDaily(Rollup):
-    """Touchpoints per store, local day, moment and channel (additive: new rows add to their bucket)."""
-
+class TouchpointCounts(Rollup):
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     moment = models.CharField(max_length=30)
@@ -53,10 +51,27 @@ class TouchpointDaily(Rollup):
     touchpoints = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class TouchpointDaily(TouchpointCounts):
+    """Touchpoints per store, local day, moment and channel (additive: new rows add to their bucket)."""
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store_code", "day", "moment", "channel"], name="touchpoint_daily_bucket")
         ]
         indexes = [models.Index(fields=["day", "store_code"], name="touchpoint_daily_day")]
+
+
+class TouchpointWeekly(TouchpointCounts):
+    """The same counts per local week: ``day`` is the week's Monday (see "Weekly rollups" in services)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store_code", "day", "moment", "channel"], name="touchpoint_weekly_bucket")
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="touchpoint_weekly_day")]
 
 
 class PurchaseCredit(Rollup):
@@ -124,14 +139,7 @@ class AssistedDaily(Rollup):
         indexes = [models.Index(fields=["day", "store_code"], name="assisted_daily_day")]
 
 
-class AttributionDaily(Rollup):
-    """Revenue credited to each moment and channel, per purchase store and local purchase day.
-
-    Linear multi-touch over a 30-day lookback: each touchpoint in the 30 days before a purchase gets an
-    equal share of its revenue; a purchase with no prior touch credits its own moment and channel
-    (``moment="purchased"``, "direct").
-    """
-
+class AttributionCounts(Rollup):
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     moment = models.CharField(max_length=30)
@@ -141,10 +149,32 @@ class AttributionDaily(Rollup):
     purchases = models.IntegerField(default=0, help_text=_("Purchases with at least one such touch before them."))
 
     class Meta:
+        abstract = True
+
+
+class AttributionDaily(AttributionCounts):
+    """Revenue credited to each moment and channel, per purchase store and local purchase day.
+
+    Linear multi-touch over a 30-day lookback: each touchpoint in the 30 days before a purchase gets an
+    equal share of its revenue; a purchase with no prior touch credits its own moment and channel
+    (``moment="purchased"``, "direct").
+    """
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store_code", "day", "moment", "channel"], name="attribution_daily_bucket")
         ]
         indexes = [models.Index(fields=["day", "store_code"], name="attribution_daily_day")]
+
+
+class AttributionWeekly(AttributionCounts):
+    """The same credit per local week of the purchase: ``day`` is the week's Monday."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store_code", "day", "moment", "channel"], name="attribution_weekly_bucket")
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="attribution_weekly_day")]
 
 
 class StageDaily(Rollup):
@@ -196,14 +226,7 @@ class PersonaDaily(Rollup):
         constraints = [models.UniqueConstraint(fields=["day", "store_code", "persona"], name="persona_daily_bucket")]
 
 
-class ResponseDaily(Rollup):
-    """Survey answers per store, local day, survey kind, moment and associate.
-
-    ``promoters``/``passives``/``detractors`` follow each kind's scale: NPS 9-10 / 7-8 / 0-6,
-    CSAT 4-5 / 3 / 1-2. Answers flagged as bots are left out. A bucket is recomputed whole whenever
-    one of its answers is new or changed, so re-answers and late comments are counted once.
-    """
-
+class ResponseCounts(Rollup):
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     kind = models.CharField(max_length=10)
@@ -217,6 +240,18 @@ class ResponseDaily(Rollup):
     commented = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class ResponseDaily(ResponseCounts):
+    """Survey answers per store, local day, survey kind, moment and associate.
+
+    ``promoters``/``passives``/``detractors`` follow each kind's scale: NPS 9-10 / 7-8 / 0-6,
+    CSAT 4-5 / 3 / 1-2. Answers flagged as bots are left out. A bucket is recomputed whole whenever
+    one of its answers is new or changed, so re-answers and late comments are counted once.
+    """
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["store_code", "day", "kind", "moment", "associate_code"], name="response_daily_bucket"
@@ -225,15 +260,33 @@ class ResponseDaily(Rollup):
         indexes = [models.Index(fields=["day", "store_code"], name="response_daily_day")]
 
 
-class ThemeDaily(Rollup):
-    """Comment themes per store, local day and survey kind, with how many came from detractors."""
+class ResponseWeekly(ResponseCounts):
+    """The same answers per local week of the first answer: ``day`` is the week's Monday."""
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_code", "day", "kind", "moment", "associate_code"], name="response_weekly_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="response_weekly_day")]
+
+
+class ThemeCounts(Rollup):
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     kind = models.CharField(max_length=10)
     theme = models.CharField(max_length=30)
     mentions = models.IntegerField(default=0)
     detractor_mentions = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ThemeDaily(ThemeCounts):
+    """Comment themes per store, local day and survey kind, with how many came from detractors."""
+
     # The latest answer with a comment in this bucket: example comments come from here, so the dashboard
     # never scans answers for a theme that is rare in a store.
     example_response_id = models.BigIntegerField(null=True, blank=True)
@@ -243,6 +296,16 @@ class ThemeDaily(Rollup):
             models.UniqueConstraint(fields=["store_code", "day", "kind", "theme"], name="theme_daily_bucket")
         ]
         indexes = [models.Index(fields=["day", "store_code"], name="theme_daily_day")]
+
+
+class ThemeWeekly(ThemeCounts):
+    """The same mentions per local week: ``day`` is the week's Monday (examples come from the days)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store_code", "day", "kind", "theme"], name="theme_weekly_bucket")
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="theme_weekly_day")]
 
 
 class InvitationDaily(Rollup):

@@ -26,16 +26,20 @@ from feedback.models import FollowUp, Response
 from insights.models import (
     AssistedDaily,
     AttributionDaily,
+    AttributionWeekly,
     FollowUpDaily,
     InvitationDaily,
     PersonaDaily,
     PurchaseCredit,
     PurchaseFact,
     ResponseDaily,
+    ResponseWeekly,
     StageDaily,
     StageFlow,
     ThemeDaily,
+    ThemeWeekly,
     TouchpointDaily,
+    TouchpointWeekly,
 )
 from insights.personas import BY_CODE, PERSONAS
 from insights.scope import PRESETS, Period, Scope
@@ -61,6 +65,31 @@ def nps(promoters: int, detractors: int, responses: int) -> float | None:
 
 def _period(qs, period: Period, field_name: str = "day"):
     return qs.filter(**{f"{field_name}__gte": period.start, f"{field_name}__lte": period.end})
+
+
+def _whole_weeks(period: Period) -> tuple[dt.date, dt.date] | None:
+    """The Mondays of the first and the last whole week (Monday to Sunday) inside the period, if any."""
+    first = period.start + dt.timedelta(days=-period.start.weekday() % 7)
+    last = period.end - dt.timedelta(days=(period.end.weekday() + 1) % 7 + 6)
+    return (first, last) if first <= last else None
+
+
+def rollup_rows(daily, weekly, scope: Scope, period: Period, shape) -> QuerySet:
+    """``shape`` (values + sums over a rollup queryset) over the period, in one query: whole weeks from
+    the weekly table, the days before the first and after the last whole week from the daily one.
+
+    A year is ~52 weekly rows per bucket instead of 365 daily ones (insights.services, "Weekly rollups").
+    A group can come back twice, once per table: callers add rows up, never index them by key.
+    """
+    weeks = _whole_weeks(period)
+    if weeks is None:
+        return shape(_period(scope.filter(daily.objects.all()), period))
+    first, last = weeks
+    edges = daily.objects.filter(
+        Q(day__gte=period.start, day__lt=first) | Q(day__gt=last + dt.timedelta(days=6), day__lte=period.end)
+    )
+    whole = weekly.objects.filter(day__gte=first, day__lte=last)
+    return shape(scope.filter(whole)).union(shape(scope.filter(edges)), all=True)
 
 
 def _weeks(period: Period) -> list[dt.date]:
@@ -106,9 +135,14 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
 
     Queries: 1 answers by (week, kind, moment) + 1 NPS by associate (managers) + 1 invitations.
     """
-    base = _period(scope.filter(ResponseDaily.objects.all()), period)
-    rows = list(
-        base.annotate(week=TruncWeek("day")).values("week", "kind", "moment").annotate(**_SCORE_SUMS).order_by()
+    rows = rollup_rows(
+        ResponseDaily,
+        ResponseWeekly,
+        scope,
+        period,
+        lambda qs: (
+            qs.annotate(week=TruncWeek("day")).values("week", "kind", "moment").annotate(**_SCORE_SUMS).order_by()
+        ),
     )
     totals: dict[str, Score] = defaultdict(Score)
     weekly: dict[tuple, Score] = defaultdict(Score)
@@ -121,16 +155,22 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
             by_moment[(row["moment"], row["kind"])],
         ):
             bucket.add(s)
-    by_associate: dict[str, Score] = {}
+    by_associate: dict[str, Score] = defaultdict(Score)
     if with_associates:
-        by_associate = {
-            row["associate_code"]: _score(row)
-            for row in base.filter(kind="nps")
-            .exclude(associate_code="")
-            .values("associate_code")
-            .annotate(**_SCORE_SUMS)
-            .order_by()
-        }
+        for row in rollup_rows(
+            ResponseDaily,
+            ResponseWeekly,
+            scope,
+            period,
+            lambda qs: (
+                qs.filter(kind="nps")
+                .exclude(associate_code="")
+                .values("associate_code")
+                .annotate(**_SCORE_SUMS)
+                .order_by()
+            ),
+        ):
+            by_associate[row["associate_code"]].add(_score(row))
     weeks = _weeks(period)
     trend = [
         {
@@ -185,12 +225,17 @@ def associate_names(codes) -> dict[str, str]:
 
 def themes_summary(scope: Scope, period: Period) -> dict:
     """Top comment themes with counts, weekly trend and example comments. Queries: 1 rollup + 1 examples."""
-    rows = list(
-        _period(scope.filter(ThemeDaily.objects.all()), period)
-        .annotate(week=TruncWeek("day"))
-        .values("week", "theme")
-        .annotate(mentions=Sum("mentions"), detractor_mentions=Sum("detractor_mentions"))
-        .order_by()
+    rows = rollup_rows(
+        ThemeDaily,
+        ThemeWeekly,
+        scope,
+        period,
+        lambda qs: (
+            qs.annotate(week=TruncWeek("day"))
+            .values("week", "theme")
+            .annotate(mentions=Sum("mentions"), detractor_mentions=Sum("detractor_mentions"))
+            .order_by()
+        ),
     )
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_week: dict[tuple, int] = defaultdict(int)
@@ -423,17 +468,27 @@ def moments_summary(scope: Scope, period: Period) -> dict:
     Queries: 1 touchpoints by moment + 1 attribution by (moment, channel) (which also gives the purchase
     and revenue totals) + 1 assisted purchases by associate.
     """
-    touches = dict(
-        _period(scope.filter(TouchpointDaily.objects.all()), period)
-        .values_list("moment")
-        .annotate(n=Sum("touchpoints"))
-        .order_by()
-    )
+    touches: dict[str, int] = defaultdict(int)
+    for moment, n in rollup_rows(
+        TouchpointDaily,
+        TouchpointWeekly,
+        scope,
+        period,
+        lambda qs: qs.values_list("moment").annotate(n=Sum("touchpoints")).order_by(),
+    ):
+        touches[moment] += n
     credit_rows = list(
-        _period(scope.filter(AttributionDaily.objects.all()), period)
-        .values("moment", "channel")
-        .annotate(revenue=Sum("revenue"), credit=Sum("credit"), purchases=Sum("purchases"))
-        .order_by()
+        rollup_rows(
+            AttributionDaily,
+            AttributionWeekly,
+            scope,
+            period,
+            lambda qs: (
+                qs.values("moment", "channel")
+                .annotate(revenue=Sum("revenue"), credit=Sum("credit"), purchases=Sum("purchases"))
+                .order_by()
+            ),
+        )
     )
     # Each purchase's credits add up to one purchase and to its revenue, so the totals come for free.
     total_purchases = round(sum(row["credit"] or 0 for row in credit_rows))

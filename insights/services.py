@@ -96,19 +96,20 @@ def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
     now = timezone.now()
     with connection.cursor() as cursor:
         if hi > lo:
+            cursor.execute("DROP TABLE IF EXISTS insights_touch_delta")
             cursor.execute(
                 f"""
-                INSERT INTO insights_touchpointdaily (store_code, day, moment, channel, touchpoints)
-                SELECT t.store_code, {_LOCAL_DAY.format(col="t.occurred_at")}, t.moment, t.channel, count(*)
+                CREATE TEMP TABLE insights_touch_delta ON COMMIT DROP AS
+                SELECT t.store_code, {_LOCAL_DAY.format(col="t.occurred_at")} AS day, t.moment, t.channel,
+                       count(*) AS touchpoints
                 FROM profiles_touchpoint t {_STORE_JOIN.format(alias="t")}
                 WHERE t.id > %s AND t.id <= %s
                 GROUP BY 1, 2, 3, 4
-                ON CONFLICT (store_code, day, moment, channel)
-                DO UPDATE SET touchpoints = insights_touchpointdaily.touchpoints + EXCLUDED.touchpoints
                 """,
                 [lo, hi],
             )
-            cursor.execute("SELECT count(*) FROM profiles_touchpoint WHERE id > %s AND id <= %s", [lo, hi])
+            _sums_add(cursor, "touchpoint", "insights_touch_delta")
+            cursor.execute("SELECT COALESCE(sum(touchpoints), 0) FROM insights_touch_delta")
             result.touchpoints = cursor.fetchone()[0]
         cursor.execute("DROP TABLE IF EXISTS insights_affected")
         cursor.execute(
@@ -155,20 +156,12 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
         # Stored repeat figures: these customers' old facts are kept as they are deleted and their new
         # ones as they are inserted, to move the figures from the old contributions to the new ones.
         _repeat_delta_start(cursor)
-    # 1. Take the old credits out of the daily attribution.
+    # 1. Their old credits, to take out of the attribution (with the new ones in step 4).
+    cursor.execute("DROP TABLE IF EXISTS insights_credit_delta")
     cursor.execute(
-        """
-        WITH old AS (
-            SELECT f.store_code, f.day, c.moment, c.channel,
-                   sum(c.revenue) AS revenue, sum(c.credit) AS credit, count(*) AS purchases
-            FROM insights_purchasecredit c JOIN insights_purchasefact f ON f.touchpoint_id = c.purchase_id
-            WHERE c.customer_id IN (SELECT customer_id FROM insights_affected)
-            GROUP BY 1, 2, 3, 4
-        )
-        UPDATE insights_attributiondaily a
-        SET revenue = a.revenue - old.revenue, credit = a.credit - old.credit, purchases = a.purchases - old.purchases
-        FROM old
-        WHERE a.store_code = old.store_code AND a.day = old.day AND a.moment = old.moment AND a.channel = old.channel
+        f"""
+        CREATE TEMP TABLE insights_credit_delta ON COMMIT DROP AS
+        {_CREDITS_BY_BUCKET.format(sign="-")}
         """
     )
     cursor.execute(
@@ -272,22 +265,94 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
         """,
         {"lookback": LOOKBACK_DAYS, "outcomes": list(NON_TOUCH_MOMENTS)},
     )
-    # 4. Put the new credits in.
+    # 4. Move the attribution from the old credits to the new ones.
+    cursor.execute(f"INSERT INTO insights_credit_delta {_CREDITS_BY_BUCKET.format(sign='')}")
+    _sums_add(cursor, "attribution", "insights_credit_delta")
+    for table, day in (("insights_attributiondaily", "day"), ("insights_attributionweekly", _WEEK.format(col="day"))):
+        cursor.execute(
+            f"""
+            DELETE FROM {table} a USING (SELECT DISTINCT store_code, {day} AS day FROM insights_credit_delta) b
+            WHERE a.store_code = b.store_code AND a.day = b.day AND a.purchases <= 0 AND abs(a.revenue) < 0.01
+            """
+        )
+    return customers, purchases
+
+
+# The affected customers' credits per attribution bucket, signed (old ones out, new ones in).
+_CREDITS_BY_BUCKET = """
+    SELECT f.store_code, f.day, c.moment, c.channel,
+           {sign}sum(c.revenue) AS revenue, {sign}sum(c.credit) AS credit, {sign}count(*) AS purchases
+    FROM insights_purchasecredit c JOIN insights_purchasefact f ON f.touchpoint_id = c.purchase_id
+    WHERE c.customer_id IN (SELECT customer_id FROM insights_affected)
+    GROUP BY 1, 2, 3, 4
+"""
+
+
+# --- Weekly rollups --------------------------------------------------------------------------------------
+#
+# A year of daily rows is 300k-700k rows at 50 stores, too many to sum per request; the dashboards read
+# whole weeks from a weekly copy of four daily tables and only the partial weeks at a period's ends from
+# the days (insights.selectors.rollup_rows). A weekly row holds the sums of its daily rows for the same
+# store, bucket and local week (Monday to Sunday, ``day`` = the Monday), and changes in the same
+# transaction as they do: additive rollups add the same delta, recomputed ones recompute their weeks.
+
+_WEEK = "date_trunc('week', {col})::date"
+# Per rollup: its bucket's columns besides store_code and day, and the counts it sums.
+_ROLLUP_COLUMNS = {
+    "touchpoint": (("moment", "channel"), ("touchpoints",)),
+    "attribution": (("moment", "channel"), ("revenue", "credit", "purchases")),
+    "response": (
+        ("kind", "moment", "associate_code"),
+        ("responses", "promoters", "passives", "detractors", "score_sum", "commented"),
+    ),
+    "theme": (("kind", "theme"), ("mentions", "detractor_mentions")),
+}
+
+
+def _sums_add(cursor, rollup: str, delta: str) -> None:
+    """Add the rows of the table ``delta`` (shaped like the daily rollup, several rows per bucket allowed)
+    to the daily and the weekly table of ``rollup``."""
+    keys, sums = _ROLLUP_COLUMNS[rollup]
+    columns = ", ".join(("store_code", "day", *keys))
+    for grain, day in (("daily", "day"), ("weekly", _WEEK.format(col="day"))):
+        table = f"insights_{rollup}{grain}"
+        cursor.execute(
+            f"""
+            INSERT INTO {table} ({columns}, {", ".join(sums)})
+            SELECT store_code, {day}, {", ".join(keys)}, {", ".join(f"sum({c})" for c in sums)}
+            FROM {delta} GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 3))}
+            ON CONFLICT ({columns}) DO UPDATE SET {", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)}
+            """
+        )
+
+
+def _weeks_recompute(cursor, rollup: str, buckets: str | None = None) -> None:
+    """Rewrite the weekly rows of ``rollup`` from its daily rows: for the (store_code, week) pairs of the
+    table ``buckets``, or every week when None."""
+    keys, sums = _ROLLUP_COLUMNS[rollup]
+    daily, weekly = f"insights_{rollup}daily", f"insights_{rollup}weekly"
+    if buckets is None:
+        cursor.execute(f"DELETE FROM {weekly}")
+        join = ""
+    else:
+        cursor.execute(f"DELETE FROM {weekly} w USING {buckets} b WHERE w.store_code = b.store_code AND w.day = b.week")
+        join = f"JOIN {buckets} b ON b.store_code = d.store_code AND d.day >= b.week AND d.day < b.week + 7"
     cursor.execute(
-        """
-        INSERT INTO insights_attributiondaily (store_code, day, moment, channel, revenue, credit, purchases)
-        SELECT f.store_code, f.day, c.moment, c.channel, sum(c.revenue), sum(c.credit), count(*)
-        FROM insights_purchasecredit c JOIN insights_purchasefact f ON f.touchpoint_id = c.purchase_id
-        WHERE c.customer_id IN (SELECT customer_id FROM insights_affected)
-        GROUP BY 1, 2, 3, 4
-        ON CONFLICT (store_code, day, moment, channel) DO UPDATE SET
-            revenue = insights_attributiondaily.revenue + EXCLUDED.revenue,
-            credit = insights_attributiondaily.credit + EXCLUDED.credit,
-            purchases = insights_attributiondaily.purchases + EXCLUDED.purchases
+        f"""
+        INSERT INTO {weekly} (store_code, day, {", ".join(keys)}, {", ".join(sums)})
+        SELECT d.store_code, {_WEEK.format(col="d.day")}, {", ".join(f"d.{k}" for k in keys)},
+               {", ".join(f"sum(d.{c})" for c in sums)}
+        FROM {daily} d {join}
+        GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 3))}
         """
     )
-    cursor.execute("DELETE FROM insights_attributiondaily WHERE purchases <= 0 AND abs(revenue) < 0.01")
-    return customers, purchases
+
+
+def weekly_rollups_rebuild() -> None:
+    """Recompute every weekly rollup from its daily table (after a backfill that wrote the days)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for rollup in _ROLLUP_COLUMNS:
+            _weeks_recompute(cursor, rollup)
 
 
 # --- Repeat-customer figures for the fixed scopes and preset periods -----------------------------------
@@ -589,6 +654,17 @@ def sentiment_rollups_refresh(*, full: bool = False) -> int:
             GROUP BY 1, 2
             """
         )
+        if since is None:
+            _weeks_recompute(cursor, "response")
+            _weeks_recompute(cursor, "theme")
+        else:
+            cursor.execute("DROP TABLE IF EXISTS insights_rweeks")
+            cursor.execute(
+                f"CREATE TEMP TABLE insights_rweeks ON COMMIT DROP AS"
+                f" SELECT DISTINCT store_code, {_WEEK.format(col='day')} AS week FROM insights_rbuckets"
+            )
+            _weeks_recompute(cursor, "response", "insights_rweeks")
+            _weeks_recompute(cursor, "theme", "insights_rweeks")
         buckets = _followups_refresh(cursor, since)
         cursor.execute("SELECT (SELECT count(*) FROM insights_rbuckets) + (SELECT count(*) FROM insights_ibuckets)")
         buckets += cursor.fetchone()[0]
@@ -772,7 +848,15 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
     result = RefreshResult()
     with transaction.atomic(), connection.cursor() as cursor:
         wm = _watermark("touchpoints")
-        for table in ("touchpointdaily", "attributiondaily", "assisteddaily", "purchasecredit", "purchasefact"):
+        for table in (
+            "touchpointdaily",
+            "touchpointweekly",
+            "attributiondaily",
+            "attributionweekly",
+            "assisteddaily",
+            "purchasecredit",
+            "purchasefact",
+        ):
             cursor.execute(f"TRUNCATE insights_{table}")
         # Stored repeat figures counted the old facts: drop them (recomputed at the end).
         cursor.execute("DELETE FROM insights_repeatfigureset")  # its figures go with it (ON DELETE CASCADE)
@@ -787,6 +871,7 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
             """,
             [hi],
         )
+        _weeks_recompute(cursor, "touchpoint")
         wm.last_id = wm.pending_id = hi
         wm.last_at = timezone.now()
         wm.save()

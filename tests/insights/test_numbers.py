@@ -1,3 +1,5 @@
+# SQL in this module is built from the constant table and column names below; values are never interpolated.
+# ruff: noqa: S608
 """Dashboard numbers checked against hand-computed fixtures."""
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 
 from insights import selectors, services
 from insights.models import AttributionDaily, PurchaseFact, ResponseDaily
@@ -203,3 +206,116 @@ def test_purchase_facts_know_the_order_of_her_purchases(store, customer):
         (1, 5),
         (2, None),
     ]
+
+
+# Each weekly rollup: its bucket's columns besides store and day, and its counts.
+WEEKLY_ROLLUPS = {
+    "touchpoint": ("moment, channel", ("touchpoints",)),
+    "attribution": ("moment, channel", ("revenue", "credit", "purchases")),
+    "response": ("kind, moment, associate_code", ("responses", "promoters", "passives", "detractors", "commented")),
+    "theme": ("kind, theme", ("mentions", "detractor_mentions")),
+}
+
+
+def _weekly_and_summed_days(name: str) -> tuple[dict, dict]:
+    """The weekly table's rows, and the daily table's rows summed per week, both keyed by bucket."""
+    keys, counts = WEEKLY_ROLLUPS[name]
+    n = len(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT store_code, day, {keys}, {', '.join(counts)} FROM insights_{name}weekly")
+        weekly = {row[:-n]: tuple(round(float(v), 6) for v in row[-n:]) for row in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT store_code, date_trunc('week', day)::date, {keys}, {', '.join(f'sum({c})' for c in counts)}"
+            f" FROM insights_{name}daily GROUP BY 1, 2, {keys}"
+        )
+        days = {row[:-n]: tuple(round(float(v), 6) for v in row[-n:]) for row in cursor.fetchall()}
+    return weekly, days
+
+
+def _journeys(make_customer):
+    """Purchases, touches and answers over six weeks in two stores and online, with a re-answer."""
+    people = [make_customer() for _ in range(6)]
+    for i, person in enumerate(people):
+        day = dt.date(2026, 3, 1) + dt.timedelta(days=5 * i)
+        store = ("PAR01", "NYC01", "")[i % 3]
+        channel = "store" if store else "web"
+        touch(person, "product_viewed", at(day.isoformat()), channel="web")
+        touch(person, "store_visit", at((day + dt.timedelta(days=2)).isoformat()), channel="store", store=store)
+        touch(
+            person,
+            "purchased",
+            at((day + dt.timedelta(days=3)).isoformat()),
+            channel=channel,
+            store=store,
+            revenue=f"{40 + 10 * i}.00",
+        )
+        answer(
+            person,
+            (10, 3, 8, 0, 9, 6)[i],
+            at((day + dt.timedelta(days=4)).isoformat(), "18:30"),
+            store=store or "PAR01",
+            associate=("maya", "leo")[i % 2],
+            comment="Long wait" if i % 2 else "",
+            themes=("waiting",) if i % 2 else (),
+        )
+    return people
+
+
+class TestWeeklyRollups:
+    """Long periods read whole weeks from the weekly tables and only the edge days from the daily ones."""
+
+    def test_every_weekly_row_is_the_sum_of_its_days_through_refreshes_and_a_rebuild(
+        self, store, other_store, make_customer
+    ):
+        people = _journeys(make_customer)
+        with time_machine.travel(at("2026-04-20"), tick=False):
+            services.touchpoint_rollups_refresh()
+            services.sentiment_rollups_refresh()
+        with time_machine.travel(at("2026-04-21"), tick=False):
+            # Late touches move earlier purchases' credit; a re-answer and a new answer change two weeks.
+            touch(people[0], "cart_added", at("2026-03-02"), channel="app")
+            touch(people[4], "newsletter_signup", at("2026-03-20"), channel="email")
+            changed = people[1].survey_responses.get()
+            changed.score, changed.answered_at = 10, at("2026-04-21")
+            changed.save()
+            answer(people[2], 1, at("2026-04-21", "09:00"), kind="csat")
+            services.touchpoint_rollups_refresh()
+            services.sentiment_rollups_refresh()
+        for name in WEEKLY_ROLLUPS:
+            weekly, days = _weekly_and_summed_days(name)
+            assert weekly and weekly == days, name
+
+        services.rollups_rebuild()
+        for name in WEEKLY_ROLLUPS:
+            weekly, days = _weekly_and_summed_days(name)
+            assert weekly and weekly == days, name
+
+    @pytest.mark.parametrize(
+        "start, end",
+        [
+            ("2026-03-01", "2026-04-15"),  # Sunday to Wednesday: edge days at both ends
+            ("2026-03-02", "2026-04-12"),  # Monday to Sunday: whole weeks only
+            ("2026-03-10", "2026-03-13"),  # inside one week: days only
+            ("2026-03-04", "2026-03-16"),  # one whole week between two partial ones
+        ],
+    )
+    def test_a_period_gives_the_same_numbers_from_weeks_and_days_as_from_days_alone(
+        self, start, end, store, other_store, make_customer, monkeypatch
+    ):
+        _journeys(make_customer)
+        services.touchpoint_rollups_refresh()
+        services.sentiment_rollups_refresh()
+        period = Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+
+        def numbers():
+            return (
+                selectors.sentiment_summary(EVERYTHING, period),
+                selectors.themes_summary(EVERYTHING, period),
+                selectors.moments_summary(EVERYTHING, period),
+                selectors.moments_summary(PARIS, period),
+            )
+
+        mixed = numbers()
+        monkeypatch.setattr(selectors, "_whole_weeks", lambda period: None)
+        assert mixed == numbers()
+        assert mixed[2]["purchases"] > 0 or mixed[0]["nps"].responses > 0  # the period holds something
