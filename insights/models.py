@@ -7,6 +7,11 @@ docs/metrics.md.
 
 Stores are referred to by code (``store_code``), as touchpoints write them; "" is online / no store.
 Days and weeks are calendar dates in the store's own time zone (UTC for online).
+
+The ``...Weekly`` tables hold the sums of a daily table per local week (Monday to Sunday; ``day`` is the
+Monday), over fewer dimensions where the dashboards need fewer: long periods read whole weeks from them
+and only the partial weeks at their ends from the days (``insights.selectors.rollup_rows``). They change
+in the same transaction as their days (``insights.services``, "Weekly rollups").
 """
 
 from __future__ import annotations
@@ -43,19 +48,14 @@ class Watermark(models.Model):
         return f"{self.name} @ {self.last_id}"
 
 
-class TouchpointCounts(Rollup):
+class TouchpointDaily(Rollup):
+    """Touchpoints per store, local day, moment and channel (additive: new rows add to their bucket)."""
+
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     moment = models.CharField(max_length=30)
     channel = models.CharField(max_length=20)
     touchpoints = models.BigIntegerField(default=0)
-
-    class Meta:
-        abstract = True
-
-
-class TouchpointDaily(TouchpointCounts):
-    """Touchpoints per store, local day, moment and channel (additive: new rows add to their bucket)."""
 
     class Meta:
         constraints = [
@@ -64,13 +64,16 @@ class TouchpointDaily(TouchpointCounts):
         indexes = [models.Index(fields=["day", "store_code"], name="touchpoint_daily_day")]
 
 
-class TouchpointWeekly(TouchpointCounts):
-    """The same counts per local week: ``day`` is the week's Monday (see "Weekly rollups" in services)."""
+class TouchpointWeekly(Rollup):
+    """Touchpoints per store, local week and moment (the funnel needs no channel)."""
+
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    moment = models.CharField(max_length=30)
+    touchpoints = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["store_code", "day", "moment", "channel"], name="touchpoint_weekly_bucket")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store_code", "day", "moment"], name="touchpoint_weekly_bucket")]
         indexes = [models.Index(fields=["day", "store_code"], name="touchpoint_weekly_day")]
 
 
@@ -168,7 +171,7 @@ class AttributionDaily(AttributionCounts):
 
 
 class AttributionWeekly(AttributionCounts):
-    """The same credit per local week of the purchase: ``day`` is the week's Monday."""
+    """The same credit per local week of the purchase."""
 
     class Meta:
         constraints = [
@@ -227,11 +230,6 @@ class PersonaDaily(Rollup):
 
 
 class ResponseCounts(Rollup):
-    store_code = models.CharField(max_length=20)
-    day = models.DateField()
-    kind = models.CharField(max_length=10)
-    moment = models.CharField(max_length=30)
-    associate_code = models.CharField(max_length=100)
     responses = models.IntegerField(default=0)
     promoters = models.IntegerField(default=0)
     passives = models.IntegerField(default=0)
@@ -251,6 +249,12 @@ class ResponseDaily(ResponseCounts):
     one of its answers is new or changed, so re-answers and late comments are counted once.
     """
 
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    kind = models.CharField(max_length=10)
+    moment = models.CharField(max_length=30)
+    associate_code = models.CharField(max_length=100)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -261,32 +265,46 @@ class ResponseDaily(ResponseCounts):
 
 
 class ResponseWeekly(ResponseCounts):
-    """The same answers per local week of the first answer: ``day`` is the week's Monday."""
+    """Answers per store, local week (of the first answer), survey kind and moment: trend and moments."""
+
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    kind = models.CharField(max_length=10)
+    moment = models.CharField(max_length=30)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["store_code", "day", "kind", "moment", "associate_code"], name="response_weekly_bucket"
-            )
+            models.UniqueConstraint(fields=["store_code", "day", "kind", "moment"], name="response_weekly_bucket")
         ]
         indexes = [models.Index(fields=["day", "store_code"], name="response_weekly_day")]
 
 
-class ThemeCounts(Rollup):
+class AssociateWeekly(ResponseCounts):
+    """Answers per store, local week, survey kind and associate: the scores by associate."""
+
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    kind = models.CharField(max_length=10)
+    associate_code = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_code", "day", "kind", "associate_code"], name="associate_weekly_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "store_code"], name="associate_weekly_day")]
+
+
+class ThemeDaily(Rollup):
+    """Comment themes per store, local day and survey kind, with how many came from detractors."""
+
     store_code = models.CharField(max_length=20)
     day = models.DateField()
     kind = models.CharField(max_length=10)
     theme = models.CharField(max_length=30)
     mentions = models.IntegerField(default=0)
     detractor_mentions = models.IntegerField(default=0)
-
-    class Meta:
-        abstract = True
-
-
-class ThemeDaily(ThemeCounts):
-    """Comment themes per store, local day and survey kind, with how many came from detractors."""
-
     # The latest answer with a comment in this bucket: example comments come from here, so the dashboard
     # never scans answers for a theme that is rare in a store.
     example_response_id = models.BigIntegerField(null=True, blank=True)
@@ -298,13 +316,17 @@ class ThemeDaily(ThemeCounts):
         indexes = [models.Index(fields=["day", "store_code"], name="theme_daily_day")]
 
 
-class ThemeWeekly(ThemeCounts):
-    """The same mentions per local week: ``day`` is the week's Monday (examples come from the days)."""
+class ThemeWeekly(Rollup):
+    """Comment themes per store and local week (examples come from the days)."""
+
+    store_code = models.CharField(max_length=20)
+    day = models.DateField()
+    theme = models.CharField(max_length=30)
+    mentions = models.IntegerField(default=0)
+    detractor_mentions = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["store_code", "day", "kind", "theme"], name="theme_weekly_bucket")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store_code", "day", "theme"], name="theme_weekly_bucket")]
         indexes = [models.Index(fields=["day", "store_code"], name="theme_weekly_day")]
 
 

@@ -16,15 +16,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DateField, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, NullIf, TruncWeek
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncWeek
 from django.utils import timezone
 
 from clienteling.models import Associate
 from feedback.models import FollowUp, Response
 from insights.models import (
     AssistedDaily,
+    AssociateWeekly,
     AttributionDaily,
     AttributionWeekly,
     FollowUpDaily,
@@ -75,21 +76,24 @@ def _whole_weeks(period: Period) -> tuple[dt.date, dt.date] | None:
 
 
 def rollup_rows(daily, weekly, scope: Scope, period: Period, shape) -> QuerySet:
-    """``shape`` (values + sums over a rollup queryset) over the period, in one query: whole weeks from
-    the weekly table, the days before the first and after the last whole week from the daily one.
+    """``shape(queryset, week)`` (values + sums over a rollup queryset; ``week`` the expression of a row's
+    Monday) over the period, in one query: whole weeks from the weekly table, the days before the first
+    and after the last whole week from the daily one.
 
-    A year is ~52 weekly rows per bucket instead of 365 daily ones (insights.services, "Weekly rollups").
-    A group can come back twice, once per table: callers add rows up, never index them by key.
+    A year at 50 stores is a few thousand weekly rows instead of hundreds of thousands of daily ones
+    (insights.services, "Weekly rollups"). A group can come back twice, once per table: callers add rows
+    up, never index them by key.
     """
+    day_week = Cast(TruncWeek("day"), DateField())
     weeks = _whole_weeks(period)
     if weeks is None:
-        return shape(_period(scope.filter(daily.objects.all()), period))
+        return shape(_period(scope.filter(daily.objects.all()), period), day_week)
     first, last = weeks
     edges = daily.objects.filter(
         Q(day__gte=period.start, day__lt=first) | Q(day__gt=last + dt.timedelta(days=6), day__lte=period.end)
     )
     whole = weekly.objects.filter(day__gte=first, day__lte=last)
-    return shape(scope.filter(whole)).union(shape(scope.filter(edges)), all=True)
+    return shape(scope.filter(whole), F("day")).union(shape(scope.filter(edges), day_week), all=True)
 
 
 def _weeks(period: Period) -> list[dt.date]:
@@ -140,9 +144,7 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
         ResponseWeekly,
         scope,
         period,
-        lambda qs: (
-            qs.annotate(week=TruncWeek("day")).values("week", "kind", "moment").annotate(**_SCORE_SUMS).order_by()
-        ),
+        lambda qs, week: qs.annotate(week=week).values("week", "kind", "moment").annotate(**_SCORE_SUMS).order_by(),
     )
     totals: dict[str, Score] = defaultdict(Score)
     weekly: dict[tuple, Score] = defaultdict(Score)
@@ -159,10 +161,10 @@ def sentiment_summary(scope: Scope, period: Period, *, with_associates: bool = T
     if with_associates:
         for row in rollup_rows(
             ResponseDaily,
-            ResponseWeekly,
+            AssociateWeekly,
             scope,
             period,
-            lambda qs: (
+            lambda qs, _week: (
                 qs.filter(kind="nps")
                 .exclude(associate_code="")
                 .values("associate_code")
@@ -230,8 +232,8 @@ def themes_summary(scope: Scope, period: Period) -> dict:
         ThemeWeekly,
         scope,
         period,
-        lambda qs: (
-            qs.annotate(week=TruncWeek("day"))
+        lambda qs, week: (
+            qs.annotate(week=week)
             .values("week", "theme")
             .annotate(mentions=Sum("mentions"), detractor_mentions=Sum("detractor_mentions"))
             .order_by()
@@ -474,7 +476,7 @@ def moments_summary(scope: Scope, period: Period) -> dict:
         TouchpointWeekly,
         scope,
         period,
-        lambda qs: qs.values_list("moment").annotate(n=Sum("touchpoints")).order_by(),
+        lambda qs, _week: qs.values_list("moment").annotate(n=Sum("touchpoints")).order_by(),
     ):
         touches[moment] += n
     credit_rows = list(
@@ -483,7 +485,7 @@ def moments_summary(scope: Scope, period: Period) -> dict:
             AttributionWeekly,
             scope,
             period,
-            lambda qs: (
+            lambda qs, _week: (
                 qs.values("moment", "channel")
                 .annotate(revenue=Sum("revenue"), credit=Sum("credit"), purchases=Sum("purchases"))
                 .order_by()

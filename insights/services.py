@@ -108,7 +108,7 @@ def touchpoint_rollups_refresh(*, batch: int = BATCH) -> RefreshResult:
                 """,
                 [lo, hi],
             )
-            _sums_add(cursor, "touchpoint", "insights_touch_delta")
+            _sums_add(cursor, "insights_touchpointdaily", ("moment", "channel"), "insights_touch_delta")
             cursor.execute("SELECT COALESCE(sum(touchpoints), 0) FROM insights_touch_delta")
             result.touchpoints = cursor.fetchone()[0]
         cursor.execute("DROP TABLE IF EXISTS insights_affected")
@@ -267,7 +267,7 @@ def _purchases_recompute(cursor) -> tuple[int, int]:
     )
     # 4. Move the attribution from the old credits to the new ones.
     cursor.execute(f"INSERT INTO insights_credit_delta {_CREDITS_BY_BUCKET.format(sign='')}")
-    _sums_add(cursor, "attribution", "insights_credit_delta")
+    _sums_add(cursor, "insights_attributiondaily", ("moment", "channel"), "insights_credit_delta")
     for table, day in (("insights_attributiondaily", "day"), ("insights_attributionweekly", _WEEK.format(col="day"))):
         cursor.execute(
             f"""
@@ -291,68 +291,96 @@ _CREDITS_BY_BUCKET = """
 # --- Weekly rollups --------------------------------------------------------------------------------------
 #
 # A year of daily rows is 300k-700k rows at 50 stores, too many to sum per request; the dashboards read
-# whole weeks from a weekly copy of four daily tables and only the partial weeks at a period's ends from
-# the days (insights.selectors.rollup_rows). A weekly row holds the sums of its daily rows for the same
-# store, bucket and local week (Monday to Sunday, ``day`` = the Monday), and changes in the same
-# transaction as they do: additive rollups add the same delta, recomputed ones recompute their weeks.
+# whole weeks from weekly tables and only the partial weeks at a period's ends from the days
+# (insights.selectors.rollup_rows). A weekly row holds the sums of its daily rows for the same store and
+# local week (Monday to Sunday, ``day`` = the Monday), over the bucket columns its page needs, and changes
+# in the same transaction as they do: additive rollups add the same delta to both, recomputed ones
+# recompute the weeks they touched.
 
 _WEEK = "date_trunc('week', {col})::date"
-# Per rollup: its bucket's columns besides store_code and day, and the counts it sums.
-_ROLLUP_COLUMNS = {
-    "touchpoint": (("moment", "channel"), ("touchpoints",)),
-    "attribution": (("moment", "channel"), ("revenue", "credit", "purchases")),
-    "response": (
-        ("kind", "moment", "associate_code"),
-        ("responses", "promoters", "passives", "detractors", "score_sum", "commented"),
+
+
+@dataclass(frozen=True)
+class _Weekly:
+    table: str
+    daily: str
+    keys: tuple[str, ...]  # bucket columns besides store_code and day (a subset of the daily table's)
+    sums: tuple[str, ...]
+
+
+_RESPONSE_SUMS = ("responses", "promoters", "passives", "detractors", "score_sum", "commented")
+WEEKLY = (
+    _Weekly("insights_touchpointweekly", "insights_touchpointdaily", ("moment",), ("touchpoints",)),
+    _Weekly(
+        "insights_attributionweekly",
+        "insights_attributiondaily",
+        ("moment", "channel"),
+        ("revenue", "credit", "purchases"),
     ),
-    "theme": (("kind", "theme"), ("mentions", "detractor_mentions")),
-}
+    _Weekly("insights_responseweekly", "insights_responsedaily", ("kind", "moment"), _RESPONSE_SUMS),
+    _Weekly("insights_associateweekly", "insights_responsedaily", ("kind", "associate_code"), _RESPONSE_SUMS),
+    _Weekly("insights_themeweekly", "insights_themedaily", ("theme",), ("mentions", "detractor_mentions")),
+)
 
 
-def _sums_add(cursor, rollup: str, delta: str) -> None:
-    """Add the rows of the table ``delta`` (shaped like the daily rollup, several rows per bucket allowed)
-    to the daily and the weekly table of ``rollup``."""
-    keys, sums = _ROLLUP_COLUMNS[rollup]
-    columns = ", ".join(("store_code", "day", *keys))
-    for grain, day in (("daily", "day"), ("weekly", _WEEK.format(col="day"))):
-        table = f"insights_{rollup}{grain}"
+def _weekly_of(daily: str) -> list[_Weekly]:
+    return [weekly for weekly in WEEKLY if weekly.daily == daily]
+
+
+def _weekly_insert(weekly: _Weekly, source: str, join: str = "") -> str:
+    """INSERT the rows of ``source`` (shaped like the daily table) summed per week into ``weekly``."""
+    keys = ", ".join(f"d.{k}" for k in weekly.keys)
+    return f"""
+        INSERT INTO {weekly.table} (store_code, day, {", ".join(weekly.keys)}, {", ".join(weekly.sums)})
+        SELECT d.store_code, {_WEEK.format(col="d.day")}, {keys}, {", ".join(f"sum(d.{c})" for c in weekly.sums)}
+        FROM {source} d {join}
+        GROUP BY d.store_code, 2, {keys}
+    """
+
+
+def _sums_add(cursor, daily: str, bucket: tuple[str, ...], delta: str) -> None:
+    """Add the rows of the table ``delta`` (shaped like ``daily``, whose bucket columns besides store_code
+    and day are ``bucket``; several rows per bucket allowed) to the daily table and its weekly tables."""
+    weeklies = _weekly_of(daily)
+    sums = weeklies[0].sums
+    columns = ", ".join(("store_code", "day", *bucket))
+    targets = [
+        (
+            daily,
+            bucket,
+            f"INSERT INTO {daily} ({columns}, {', '.join(sums)}) SELECT {columns},"
+            f" {', '.join(f'sum({c})' for c in sums)} FROM {delta} GROUP BY {columns}",
+        ),
+    ] + [(weekly.table, weekly.keys, _weekly_insert(weekly, delta)) for weekly in weeklies]
+    for table, keys, insert in targets:
         cursor.execute(
-            f"""
-            INSERT INTO {table} ({columns}, {", ".join(sums)})
-            SELECT store_code, {day}, {", ".join(keys)}, {", ".join(f"sum({c})" for c in sums)}
-            FROM {delta} GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 3))}
-            ON CONFLICT ({columns}) DO UPDATE SET {", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)}
+            f"""{insert}
+            ON CONFLICT (store_code, day, {", ".join(keys)})
+            DO UPDATE SET {", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)}
             """
         )
 
 
-def _weeks_recompute(cursor, rollup: str, buckets: str | None = None) -> None:
-    """Rewrite the weekly rows of ``rollup`` from its daily rows: for the (store_code, week) pairs of the
-    table ``buckets``, or every week when None."""
-    keys, sums = _ROLLUP_COLUMNS[rollup]
-    daily, weekly = f"insights_{rollup}daily", f"insights_{rollup}weekly"
-    if buckets is None:
-        cursor.execute(f"DELETE FROM {weekly}")
-        join = ""
-    else:
-        cursor.execute(f"DELETE FROM {weekly} w USING {buckets} b WHERE w.store_code = b.store_code AND w.day = b.week")
-        join = f"JOIN {buckets} b ON b.store_code = d.store_code AND d.day >= b.week AND d.day < b.week + 7"
-    cursor.execute(
-        f"""
-        INSERT INTO {weekly} (store_code, day, {", ".join(keys)}, {", ".join(sums)})
-        SELECT d.store_code, {_WEEK.format(col="d.day")}, {", ".join(f"d.{k}" for k in keys)},
-               {", ".join(f"sum(d.{c})" for c in sums)}
-        FROM {daily} d {join}
-        GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 3))}
-        """
-    )
+def _weeks_recompute(cursor, daily: str, buckets: str | None = None) -> None:
+    """Rewrite the weekly tables of ``daily`` from its rows: for the (store_code, week) pairs of the table
+    ``buckets``, or every week when None."""
+    for weekly in _weekly_of(daily):
+        if buckets is None:
+            cursor.execute(f"DELETE FROM {weekly.table}")
+            join = ""
+        else:
+            cursor.execute(
+                f"DELETE FROM {weekly.table} w USING {buckets} b WHERE w.store_code = b.store_code AND w.day = b.week"
+            )
+            join = f"JOIN {buckets} b ON b.store_code = d.store_code AND d.day >= b.week AND d.day < b.week + 7"
+        cursor.execute(_weekly_insert(weekly, daily, join))
 
 
 def weekly_rollups_rebuild() -> None:
     """Recompute every weekly rollup from its daily table (after a backfill that wrote the days)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        for rollup in _ROLLUP_COLUMNS:
-            _weeks_recompute(cursor, rollup)
+        for daily in dict.fromkeys(weekly.daily for weekly in WEEKLY):
+            _weeks_recompute(cursor, daily)
 
 
 # --- Repeat-customer figures for the fixed scopes and preset periods -----------------------------------
@@ -655,16 +683,16 @@ def sentiment_rollups_refresh(*, full: bool = False) -> int:
             """
         )
         if since is None:
-            _weeks_recompute(cursor, "response")
-            _weeks_recompute(cursor, "theme")
+            _weeks_recompute(cursor, "insights_responsedaily")
+            _weeks_recompute(cursor, "insights_themedaily")
         else:
             cursor.execute("DROP TABLE IF EXISTS insights_rweeks")
             cursor.execute(
                 f"CREATE TEMP TABLE insights_rweeks ON COMMIT DROP AS"
                 f" SELECT DISTINCT store_code, {_WEEK.format(col='day')} AS week FROM insights_rbuckets"
             )
-            _weeks_recompute(cursor, "response", "insights_rweeks")
-            _weeks_recompute(cursor, "theme", "insights_rweeks")
+            _weeks_recompute(cursor, "insights_responsedaily", "insights_rweeks")
+            _weeks_recompute(cursor, "insights_themedaily", "insights_rweeks")
         buckets = _followups_refresh(cursor, since)
         cursor.execute("SELECT (SELECT count(*) FROM insights_rbuckets) + (SELECT count(*) FROM insights_ibuckets)")
         buckets += cursor.fetchone()[0]
@@ -871,7 +899,7 @@ def rollups_rebuild(*, chunk: int = 50_000) -> RefreshResult:
             """,
             [hi],
         )
-        _weeks_recompute(cursor, "touchpoint")
+        _weeks_recompute(cursor, "insights_touchpointdaily")
         wm.last_id = wm.pending_id = hi
         wm.last_at = timezone.now()
         wm.save()

@@ -208,28 +208,30 @@ def test_purchase_facts_know_the_order_of_her_purchases(store, customer):
     ]
 
 
-# Each weekly rollup: its bucket's columns besides store and day, and its counts.
+# Each weekly rollup: its daily table, its bucket's columns besides store and day, and its counts.
+RESPONSE_COUNTS = ("responses", "promoters", "passives", "detractors", "score_sum", "commented")
 WEEKLY_ROLLUPS = {
-    "touchpoint": ("moment, channel", ("touchpoints",)),
-    "attribution": ("moment, channel", ("revenue", "credit", "purchases")),
-    "response": ("kind, moment, associate_code", ("responses", "promoters", "passives", "detractors", "commented")),
-    "theme": ("kind, theme", ("mentions", "detractor_mentions")),
+    "touchpointweekly": ("touchpointdaily", "moment", ("touchpoints",)),
+    "attributionweekly": ("attributiondaily", "moment, channel", ("revenue", "credit", "purchases")),
+    "responseweekly": ("responsedaily", "kind, moment", RESPONSE_COUNTS),
+    "associateweekly": ("responsedaily", "kind, associate_code", RESPONSE_COUNTS),
+    "themeweekly": ("themedaily", "theme", ("mentions", "detractor_mentions")),
 }
 
 
-def _weekly_and_summed_days(name: str) -> tuple[dict, dict]:
-    """The weekly table's rows, and the daily table's rows summed per week, both keyed by bucket."""
-    keys, counts = WEEKLY_ROLLUPS[name]
+def _weekly_and_summed_days(weekly: str) -> tuple[dict, dict]:
+    """The weekly table's rows, and its daily table's rows summed per week, both keyed by bucket."""
+    daily, keys, counts = WEEKLY_ROLLUPS[weekly]
     n = len(counts)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT store_code, day, {keys}, {', '.join(counts)} FROM insights_{name}weekly")
-        weekly = {row[:-n]: tuple(round(float(v), 6) for v in row[-n:]) for row in cursor.fetchall()}
+        cursor.execute(f"SELECT store_code, day, {keys}, {', '.join(counts)} FROM insights_{weekly}")
+        rows = {row[:-n]: tuple(round(float(v), 6) for v in row[-n:]) for row in cursor.fetchall()}
         cursor.execute(
             f"SELECT store_code, date_trunc('week', day)::date, {keys}, {', '.join(f'sum({c})' for c in counts)}"
-            f" FROM insights_{name}daily GROUP BY 1, 2, {keys}"
+            f" FROM insights_{daily} GROUP BY 1, 2, {keys}"
         )
         days = {row[:-n]: tuple(round(float(v), 6) for v in row[-n:]) for row in cursor.fetchall()}
-    return weekly, days
+    return rows, days
 
 
 def _journeys(make_customer):
