@@ -370,6 +370,8 @@ def measure(runs: int) -> list[dict]:
     from django.utils import timezone
 
     from clienteling.models import Associate, Region, Role, Store
+    from insights import services
+    from insights.scope import scope_for
     from tests.factories import AssociateFactory
 
     region = Region.objects.order_by("id").first()
@@ -387,7 +389,8 @@ def measure(runs: int) -> list[dict]:
     periods = {
         "12 weeks": {},
         "1 year": {"start": (today - dt.timedelta(days=364)).isoformat(), "end": today.isoformat()},
-        # Not a preset (ends yesterday): the customers page counts it live, as before.
+        # Not a preset (ends yesterday): no stored repeat figures; small scopes count them live, larger ones
+        # ask the worker (measured while counting, then once counted).
         "1 year to yesterday": {
             "start": (today - dt.timedelta(days=365)).isoformat(),
             "end": (today - dt.timedelta(days=1)).isoformat(),
@@ -395,6 +398,35 @@ def measure(runs: int) -> list[dict]:
     }
     pages = ["/insights/sentiment/", "/insights/customers/", "/insights/moments/", "/insights/personas/"]
     results = []
+
+    def render(who, client, period, path, params):
+        for _ in range(3):  # warm up caches and the connection
+            client.get(path, params)
+        reset_queries()
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(path, params)
+        assert response.status_code == 200, (path, response.status_code)
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.get(path, params)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        row = {
+            "who": who,
+            "period": period,
+            "page": path.split("/")[2],
+            "p50": statistics.median(timings),
+            "p95": timings[max(0, int(len(timings) * 0.95) - 1)],
+            "queries": len(ctx.captured_queries),
+        }
+        results.append(row)
+        print(
+            f"  {who:28} {period:9} {row['page']:10} p50 {row['p50']:6.1f} ms  p95 {row['p95']:6.1f} ms  {row['queries']} queries",
+            flush=True,
+        )
+        return response
+
     for who, associate in people.items():
         assert isinstance(associate, Associate)
         client = Client()
@@ -403,31 +435,17 @@ def measure(runs: int) -> list[dict]:
             for path in pages:
                 if period == "1 year to yesterday" and "customers" not in path:
                     continue
-                for _ in range(3):  # warm up caches and the connection
-                    client.get(path, params)
-                reset_queries()
-                with CaptureQueriesContext(connection) as ctx:
-                    response = client.get(path, params)
-                assert response.status_code == 200, (path, response.status_code)
-                timings = []
-                for _ in range(runs):
+                response = render(who, client, period, path, params)
+                if b'hx-trigger="every 2s"' in response.content:
+                    # Too large to count live: the page says "counting" and the worker counts the figures
+                    # (count_repeat_figures, run here in-process and timed), then the page serves them.
+                    scope = scope_for(associate)
                     started = time.perf_counter()
-                    client.get(path, params)
-                    timings.append((time.perf_counter() - started) * 1000)
-                timings.sort()
-                row = {
-                    "who": who,
-                    "period": period,
-                    "page": path.split("/")[2],
-                    "p50": statistics.median(timings),
-                    "p95": timings[max(0, int(len(timings) * 0.95) - 1)],
-                    "queries": len(ctx.captured_queries),
-                }
-                results.append(row)
-                print(
-                    f"  {who:28} {period:9} {row['page']:10} p50 {row['p50']:6.1f} ms  p95 {row['p95']:6.1f} ms  {row['queries']} queries",
-                    flush=True,
-                )
+                    services.repeat_figures_count(
+                        scope.codes, dt.date.fromisoformat(params["start"]), dt.date.fromisoformat(params["end"])
+                    )
+                    print(f"    counted by the worker in {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+                    render(who, client, f"{period}, counted", path, params)
     return results
 
 
@@ -465,7 +483,7 @@ def main() -> None:
     connections.close_all()
     print(f"Rendering each page {args.runs} times per role and period (server time, in-process):", flush=True)
     results = measure(args.runs)
-    worst = max((r for r in results if r["period"] != "1 year to yesterday"), key=lambda r: r["p95"])
+    worst = max(results, key=lambda r: r["p95"])
     print(f"Worst p95: {worst['p95']:.1f} ms ({worst['who']}, {worst['period']}, {worst['page']})")
     if not args.keep:
         from django.db import connections

@@ -356,13 +356,15 @@ class FollowUpDaily(Rollup):
 
 
 class RepeatFigureSet(models.Model):
-    """A fixed scope and preset period whose repeat-customer figures are kept precomputed.
+    """A scope and period whose repeat-customer figures are kept precomputed.
 
     Distinct purchasers do not add up across days, so the live figure scans the period's purchase facts
     (1M for a year at every store). For the scopes and periods the dashboards open most (each store,
     each region, everything; the presets ending today and tomorrow) the figures are stored instead and
-    kept exact in the same transaction that changes the purchase facts (insights.services). The selector
-    serves them only when ``as_of_id`` is the current touchpoint watermark.
+    kept exact in the same transaction that changes the purchase facts (insights.services). So are those
+    of any other scope and period too large to count live, once a dashboard has asked for them (the
+    worker counts them; ``requested_at``). The selector serves them only when ``as_of_id`` is the current
+    touchpoint watermark.
     """
 
     store_codes = ArrayField(
@@ -372,6 +374,13 @@ class RepeatFigureSet(models.Model):
     end = models.DateField()
     as_of_id = models.BigIntegerField(help_text=_("The touchpoint watermark these figures include."))
     computed_at = models.DateTimeField()
+    requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Last asked for by a dashboard (a scope or period that is not precomputed); kept a week from then."
+        ),
+    )
 
     class Meta:
         constraints = [

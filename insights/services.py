@@ -36,6 +36,10 @@ _LOCAL_DAY = "(({col}) AT TIME ZONE COALESCE(s.timezone, 'UTC'))::date"
 _STORE_JOIN = "LEFT JOIN clienteling_store s ON s.code = {alias}.store_code"
 
 BATCH = 200_000  # touchpoints folded in per refresh transaction
+# Repeat figures a dashboard asked for: kept this long after the last time someone opened them, at most
+# this many sets (each adds a little to every touchpoint refresh).
+REQUESTED_KEPT = dt.timedelta(days=7)
+REQUESTED_MAX = 200
 NON_TOUCH_MOMENTS = ("purchased", "returned")  # not credited by attribution: outcomes, not influences
 
 
@@ -508,7 +512,8 @@ def repeat_fixed_scopes() -> list[tuple[str, ...] | None]:
 
 def repeat_figures_refresh(*, today: dt.date | None = None) -> int:
     """Store the repeat-customer figures of every fixed scope for the preset periods ending today and
-    tomorrow (so they are ready when the day turns), and drop the sets no longer wanted.
+    tomorrow (so they are ready when the day turns), and drop the sets no longer wanted: other presets,
+    and sets a dashboard asked for (``repeat_figures_count``) that nobody has opened for a week.
 
     Sets already stored are kept as they are: the touchpoint refresh keeps them exact. Each new set is
     computed in its own transaction under the touchpoint watermark's lock, so no refresh can change the
@@ -522,6 +527,7 @@ def repeat_figures_refresh(*, today: dt.date | None = None) -> int:
         for end in (today, today + dt.timedelta(days=1))
         for period in preset_periods(end)
     }
+    asked_since = timezone.now() - REQUESTED_KEPT
     with transaction.atomic():
         wm = _watermark("touchpoints")
         stored = {
@@ -529,8 +535,13 @@ def repeat_figures_refresh(*, today: dt.date | None = None) -> int:
             for s in RepeatFigureSet.objects.all()
         }
         # A set behind the watermark was not kept up to date (it cannot happen through the services):
-        # it is recomputed rather than trusted.
-        gone = [s.pk for key, s in stored.items() if key not in wanted or s.as_of_id != wm.last_id]
+        # it is recomputed rather than trusted (a requested one when it is asked for again).
+        gone = [
+            s.pk
+            for key, s in stored.items()
+            if (key not in wanted and (s.requested_at is None or s.requested_at < asked_since))
+            or s.as_of_id != wm.last_id
+        ]
         RepeatFigureSet.objects.filter(pk__in=gone).delete()
         missing = sorted(
             (key for key in wanted if key not in stored or stored[key].pk in gone),
@@ -539,19 +550,34 @@ def repeat_figures_refresh(*, today: dt.date | None = None) -> int:
     return sum(_repeat_figure_set_compute(codes, start, end) for codes, start, end in missing)
 
 
+def repeat_figures_count(codes: tuple[str, ...] | None, start: dt.date, end: dt.date) -> bool:
+    """Count and store the figures of a scope and period a dashboard asked for (too large to count live),
+    keeping the ``REQUESTED_MAX`` most recently asked-for sets. Returns False when they were there already."""
+    codes = tuple(sorted(set(codes))) if codes is not None else None
+    computed = _repeat_figure_set_compute(codes, start, end, requested=True)
+    if computed:
+        keep = RepeatFigureSet.objects.filter(requested_at__isnull=False).order_by("-requested_at")[:REQUESTED_MAX]
+        RepeatFigureSet.objects.filter(requested_at__isnull=False).exclude(pk__in=keep.values("pk")).delete()
+    return computed
+
+
 @transaction.atomic
-def _repeat_figure_set_compute(codes: tuple[str, ...] | None, start: dt.date, end: dt.date) -> bool:
+def _repeat_figure_set_compute(
+    codes: tuple[str, ...] | None, start: dt.date, end: dt.date, *, requested: bool = False
+) -> bool:
     wm = _watermark("touchpoints")
     same = RepeatFigureSet.objects.filter(start=start, end=end)
     same = same.filter(store_codes__isnull=True) if codes is None else same.filter(store_codes=list(codes))
     if same.exists():
         return False  # another run got there first (we waited for its lock)
+    now = timezone.now()
     figure_set = RepeatFigureSet.objects.create(
         store_codes=list(codes) if codes is not None else None,
         start=start,
         end=end,
         as_of_id=wm.last_id,
-        computed_at=timezone.now(),
+        computed_at=now,
+        requested_at=now if requested else None,
     )
     params = {"set_id": figure_set.pk, "start": start, "end": end, "codes": list(codes or ())}
     with connection.cursor() as cursor:

@@ -3,6 +3,8 @@ wait for each other instead of folding the same rows twice."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 
 from insights import services
@@ -44,3 +46,12 @@ def refresh_repeat_figures() -> int:
     """Precompute the repeat-customer figures of the preset periods ending today and tomorrow (hourly;
     one query when they are all there). The touchpoint refresh keeps them exact from then on."""
     return services.repeat_figures_refresh()
+
+
+@shared_task(ignore_result=True, acks_late=True, max_retries=0)
+def count_repeat_figures(codes: list[str] | None, start: str, end: str) -> bool:
+    """Count the repeat figures of a scope and period a dashboard asked for (too large to count live);
+    the touchpoint refresh keeps them exact from then on, and the page shows them once stored."""
+    return services.repeat_figures_count(
+        tuple(codes) if codes is not None else None, dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    )

@@ -9,19 +9,22 @@ from __future__ import annotations
 import csv
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseStopPolling
 
 from clienteling.access import MANAGERS, staff_required
 from clienteling.models import Role
-from insights import charts, selectors
+from insights import charts, selectors, tasks
 from insights.scope import PRESETS, filters_from, preset_periods, scope_for
 from profiles.audit import pii_viewed_many
 
+COUNT_RETRY = 120  # seconds
 LIST_PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
 FILTER_KEYS = ("store", "region", "start", "end", "window")
@@ -84,16 +87,39 @@ def sentiment(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*MANAGERS)
 def customers(request: HttpRequest) -> HttpResponse:
+    """Repeat customers, new vs returning, lifecycle. Repeat figures too large to count live are counted
+    by the worker: the page shows them as being counted and polls its ``#repeat`` part until they are in."""
     scope, period, window, context = _context(request, "customers")
     repeat = selectors.repeat_summary(scope, period, window)
     lifecycle = selectors.lifecycle_summary(scope, period)
+    if repeat["pending"]:
+        _count_repeat_figures_soon(scope, period)
     context |= {
         "repeat": repeat,
         "lifecycle": lifecycle,
         "repeat_chart": charts.repeat_trend(repeat["monthly"]),
         "stages_chart": charts.stages(lifecycle["stages"]),
     }
+    if request.htmx and request.GET.get("fragment") == "repeat":
+        response = render(request, "insights/customers.html#repeat", context)
+        # 286 stops the polling once the figures are in.
+        return response if repeat["pending"] else _stop_polling(response)
     return render(request, "insights/customers.html", context)
+
+
+def _count_repeat_figures_soon(scope, period) -> None:
+    """Ask the worker to count these figures, once per scope and period while a count may be running
+    (a page polls every 2 s; after ``COUNT_RETRY`` a lost count is asked for again)."""
+    codes = sorted(set(scope.codes)) if scope.codes is not None else None
+    key = f"insights:repeat-count:{','.join(codes) if codes is not None else '*'}:{period.start}:{period.end}"
+    if cache.add(key, 1, timeout=COUNT_RETRY):
+        tasks.count_repeat_figures.delay(codes, period.start.isoformat(), period.end.isoformat())
+
+
+def _stop_polling(response: HttpResponse) -> HttpResponse:
+    stop = HttpResponseStopPolling(response.content)
+    stop["Content-Type"] = response["Content-Type"]
+    return stop
 
 
 @staff_required(*MANAGERS)

@@ -17,7 +17,8 @@
 
   function build(canvas) {
     var source = document.getElementById(canvas.dataset.chart);
-    if (!source || !window.Chart) return;
+    if (!source || !window.Chart || canvas.dataset.built) return;
+    canvas.dataset.built = "1";
     var spec = JSON.parse(source.textContent);
     var round = spec.type === "doughnut";
     var axes = {};
@@ -93,5 +94,9 @@
       button.addEventListener("click", function () { openTablesForPrint(); window.print(); });
     });
     window.addEventListener("beforeprint", openTablesForPrint);
+    // Parts swapped in by htmx (figures the worker has just counted) bring their own charts.
+    document.body.addEventListener("htmx:load", function (event) {
+      event.detail.elt.querySelectorAll("canvas[data-chart]").forEach(build);
+    });
   });
 })();

@@ -5,9 +5,11 @@ With INSIGHTS_SCREENSHOTS=1 the pages are saved to docs/screenshots/insights-*.p
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
+from django.utils import timezone
 
 from tests.browser.conftest import SCREENSHOTS, TABLET, TABLET_WIDE, sign_in
 from tests.factories import PASSWORD
@@ -71,3 +73,30 @@ def test_printing_opens_the_tables_behind_the_charts(new_page, live_server, worl
     assert page.locator("details.chart-table").first.evaluate("d => d.open")
     page.emulate_media(media="print")
     assert not page.locator(".filters").is_visible()
+
+
+@pytest.mark.worker
+@pytest.mark.xdist_group("worker")
+def test_figures_counted_by_the_worker_replace_the_counting_placeholder(new_page, live_server, world, monkeypatch):
+    from insights import selectors
+    from insights.tasks import count_repeat_figures
+    from tests.workers import celery_worker
+
+    monkeypatch.setattr(selectors, "LIVE_STORE_DAYS", 0)  # as if her stores were a chain's 50
+    with celery_worker() as (_, queue):
+        monkeypatch.setattr(
+            count_repeat_figures, "delay", lambda *args: count_repeat_figures.apply_async(args, queue=queue)
+        )
+        page = new_page(TABLET)
+        sign_in(page, live_server, "camille", PASSWORD)
+        end = timezone.localdate() - dt.timedelta(days=1)  # not a preset: no stored figures
+        page.goto(f"{live_server.url}/insights/customers/?start={end - dt.timedelta(days=69)}&end={end}&window=60")
+        page.console_errors.clear()
+        assert page.locator("#repeat[aria-busy=true] .kpi-pending").count() == 3
+        if os.environ.get("INSIGHTS_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "insights-customers-counting-tablet.png"))
+        page.wait_for_selector("#repeat:not([aria-busy]) .kpi-hero .kpi-value a", timeout=30_000)
+    assert "purchasers bought again within 60 days" in page.locator(".kpi-hero .kpi-sub").inner_text()
+    assert page.evaluate("() => !!window.Chart.getChart(document.querySelector('#repeat canvas[data-chart]'))")
+    assert page.console_errors == [], page.console_errors

@@ -192,3 +192,66 @@ def test_a_full_rebuild_recomputes_the_stored_figures(region, make_customer):
 
     assert first.isdisjoint(RepeatFigureSet.objects.values_list("pk", flat=True))
     _assert_stored_equals_live()
+
+
+def _requested():
+    return list(RepeatFigureSet.objects.filter(requested_at__isnull=False).values_list("start", flat=True))
+
+
+@time_machine.travel(NOON, tick=False)
+def test_figures_too_large_to_count_live_are_counted_once_on_request_then_served_and_kept_exact(
+    store, make_customer, monkeypatch
+):
+    a, b, c, d, e, f, g = _shop(make_customer)
+    services.touchpoint_rollups_refresh()
+    monkeypatch.setattr(selectors, "LIVE_STORE_DAYS", 0)  # as if every scope were a chain's 50 stores
+    march = preset_periods(dt.date(2026, 3, 31))[1]
+    everything = Scope(None, "all")
+    pending = selectors.repeat_summary(everything, march, 90)
+    assert pending["pending"] and pending["rate"] is None
+
+    assert services.repeat_figures_count(None, march.start, march.end)
+    assert not services.repeat_figures_count(None, march.start, march.end)  # counted once
+
+    summary = selectors.repeat_summary(everything, march, 90)
+    assert not summary["pending"] and summary["purchasers"] == 2  # c and e, as counted live above the limit
+    touch(g, "purchased", at("2026-02-02"), channel="web", revenue="10")  # arrives later: kept exact
+    touch(g, "purchased", at("2026-02-20"), channel="web", revenue="10")
+    services.touchpoint_rollups_refresh()
+    for window, _label in WINDOWS:
+        live = selectors._live_repeat_rows(everything, march, window)
+        assert selectors._stored_repeat_rows(everything, march, window) == [
+            (m, p, r, n, int(o)) for m, p, r, n, o in live
+        ]
+    assert selectors.repeat_summary(everything, march, 30)["repeaters"] == 1  # g, 18 days apart
+
+
+def test_figures_counted_on_request_are_kept_a_week_after_they_were_last_opened(store, make_customer, monkeypatch):
+    _shop(make_customer)
+    monkeypatch.setattr(selectors, "LIVE_STORE_DAYS", 0)
+    march = preset_periods(dt.date(2026, 3, 31))[1]
+    with time_machine.travel(NOON, tick=False):
+        services.touchpoint_rollups_refresh()
+        services.repeat_figures_count(None, march.start, march.end)
+        services.repeat_figures_refresh()
+        assert _requested() == [march.start]
+    with time_machine.travel(NOON + dt.timedelta(days=4), tick=False):
+        selectors.repeat_summary(Scope(None, "all"), march, 90)  # opened again
+    with time_machine.travel(NOON + dt.timedelta(days=10), tick=False):
+        services.repeat_figures_refresh()
+        assert _requested() == [march.start]
+    with time_machine.travel(NOON + dt.timedelta(days=12), tick=False):
+        services.repeat_figures_refresh()
+        assert _requested() == []
+
+
+@time_machine.travel(NOON, tick=False)
+def test_only_the_most_recently_requested_sets_are_kept(store, make_customer, monkeypatch):
+    _shop(make_customer)
+    services.touchpoint_rollups_refresh()
+    monkeypatch.setattr(services, "REQUESTED_MAX", 2)
+    starts = [dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
+    for i, start in enumerate(starts):
+        with time_machine.travel(NOON + dt.timedelta(minutes=i), tick=False):
+            services.repeat_figures_count(("PAR01",), start, dt.date(2026, 6, 30))
+    assert sorted(_requested()) == starts[1:]

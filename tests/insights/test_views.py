@@ -148,8 +148,9 @@ class TestQueryCounts:
             assert manager_client.get(reverse("insights:sentiment"), MARCH).status_code == 200
 
     def test_customers_page(self, manager_client, two_stores, django_assert_num_queries):
-        # +1 repeat rate (period total and by month in one scan), +2 lifecycle (latest snapshot, flows)
-        with django_assert_num_queries(9):
+        # +1 stored figures (none for a custom period), +1 repeat rate (period total and by month in one
+        # scan), +2 lifecycle (latest snapshot, flows)
+        with django_assert_num_queries(10):
             assert manager_client.get(reverse("insights:customers"), MARCH).status_code == 200
 
     def test_customers_page_with_stored_repeat_figures(self, manager_client, two_stores, django_assert_num_queries):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 
+from insights import selectors, services
 from insights.models import TouchpointDaily, Watermark
-from insights.tasks import refresh_touchpoint_rollups
+from insights.tasks import count_repeat_figures, refresh_touchpoint_rollups
 from tests.insights.conftest import at, touch
 from tests.workers import celery_worker, wait_for
 
@@ -28,3 +30,34 @@ def test_two_overlapping_refreshes_on_a_real_worker_count_each_touchpoint_once(s
         done = Watermark.objects.get(name="touchpoints").updated_at
         wait_for(lambda: Watermark.objects.get(name="touchpoints").updated_at > done, timeout=30)
     assert TouchpointDaily.objects.aggregate(n=Sum("touchpoints"))["n"] == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_period_too_large_to_count_live_is_counted_by_the_worker_while_the_page_polls(
+    manager_client, store, make_customer, monkeypatch
+):
+    for i in range(3):
+        customer = make_customer()
+        touch(customer, "purchased", at("2026-03-10"), channel="store", store="PAR01", revenue="10")
+        touch(customer, "purchased", at(f"2026-03-{20 + i}"), channel="web", revenue="10")
+    services.touchpoint_rollups_refresh()
+    monkeypatch.setattr(selectors, "LIVE_STORE_DAYS", 0)
+    march = {"start": "2026-03-01", "end": "2026-03-31", "window": "30"}
+    with celery_worker(pool="threads", concurrency=1) as (_, queue):
+        monkeypatch.setattr(
+            count_repeat_figures, "delay", lambda *args: count_repeat_figures.apply_async(args, queue=queue)
+        )
+        page = manager_client.get(reverse("insights:customers"), march)
+        assert page.status_code == 200
+        assert 'hx-trigger="every 2s"' in page.content.decode() and "Counting" in page.content.decode()
+
+        def counted():
+            response = manager_client.get(
+                reverse("insights:customers"), march | {"fragment": "repeat"}, HTTP_HX_REQUEST="true"
+            )
+            return response if response.status_code == 286 else None
+
+        done = wait_for(counted, timeout=30)
+    body = done.content.decode()
+    assert "every 2s" not in body
+    assert "3 of 3 purchasers bought again within 30 days" in body
