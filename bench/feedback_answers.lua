@@ -1,12 +1,13 @@
 -- POST one-tap answers, cycling through the invitation links in $FEEDBACK_LINKS (one path a line).
--- Each wrk thread starts at its own offset, so two threads rarely answer the same invitation at once.
+-- Each wrk thread starts at its own offset, so two threads rarely answer the same invitation at once;
+-- $FEEDBACK_OFFSET (optional) shifts them, so that each round of an interleaved run starts elsewhere.
 -- Scores follow a typical retail NPS mix: 55% promoters, 25% passives, 20% detractors.
 local scores = {10, 9, 10, 9, 8, 10, 7, 9, 3, 10, 8, 9, 6, 10, 7, 9, 2, 8, 10, 5}
 local threads = {}
 local counter = 1
 
 function setup(thread)
-  thread:set("offset", counter * 7919)
+  thread:set("offset", counter * 7919 + tonumber(os.getenv("FEEDBACK_OFFSET") or "0"))
   counter = counter + 1
   table.insert(threads, thread)
 end

@@ -49,6 +49,17 @@ def staff_required(*roles: str):
 MANAGERS = (Role.MANAGER, Role.REGIONAL, Role.ADMIN)
 
 
+def public_page(view):
+    """Mark a customer-facing page that needs no staff machinery: no session, user, messages, htmx or CSRF.
+
+    ``clienteling.middleware.PublicPagesMiddleware`` runs such a view without the staff middleware (see
+    there). Use it only on views that never read ``request.user``, ``request.session`` or messages and that
+    are CSRF-exempt or answer only GET and HEAD; put it outermost, so the resolved callable carries the mark.
+    """
+    view.public_page = True
+    return view
+
+
 def get_store_for_staff(request: HttpRequest, code: str) -> Store:
     """The store named in a URL, if this staff member may see it; 404 otherwise (no enumeration)."""
     store = get_object_or_404(Store.objects.active(), code__iexact=code)

@@ -1,4 +1,4 @@
-"""Request logging and the idle lock for shared tablets and desktop sessions."""
+"""Request logging, the public pages' short stack and the idle lock for shared tablets and desktop sessions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 log = logging.getLogger("clienteling.request")
 
@@ -37,6 +37,42 @@ class RequestLogMiddleware:
                 },
             )
         return response
+
+
+# Where customers' public pages live (feedback links ``/f/<token>/...`` and SMS short links ``/s/<code>``,
+# contract 9): only paths under these are resolved here; the view's ``public_page`` mark decides.
+PUBLIC_PATH_PREFIXES = ("/f/", "/s/")
+
+
+class PublicPagesMiddleware:
+    """Customers' public pages skip the staff middleware listed below this one in MIDDLEWARE.
+
+    A view marked ``clienteling.access.public_page`` (the feedback pages a customer opens from an email or
+    an SMS) is called right here, so it does not go through sessions, CSRF, authentication, messages, htmx,
+    the idle lock and axes: it uses none of them (its unguessable signed token is the credential and it is
+    CSRF-exempt or GET-only), and together they were about a sixth of the answer POST's Python
+    (docs/benchmarks.md, "Answer POST"). Everything above this middleware still applies to it: security
+    headers, CSP, frame options, locale, common and the request log; the view's own decorators (rate limit,
+    allowed methods, CSRF exemption) too. No ``process_view`` hook runs for it, which is why a public page
+    must not rely on one.
+
+    Staff pages, every other path, and a path under a public prefix whose view is not marked (or that
+    resolves to nothing) go down the whole stack as before.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(PUBLIC_PATH_PREFIXES):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            if match is not None and getattr(match.func, "public_page", False):
+                request.resolver_match = match
+                return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)
 
 
 class IdleLockMiddleware:

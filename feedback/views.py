@@ -5,6 +5,9 @@ POST, which only a person's tap on a button sends (no script submits the form). 
 CSRF on purpose: the unguessable, signed token in the URL is the credential, and RFC 8058 one-click
 unsubscribe is a POST from the mail provider without any cookie.
 
+They are marked ``public_page``: they use no session, user or messages, so they skip the staff middleware
+(``clienteling.middleware.PublicPagesMiddleware``) and keep the security headers, CSP and locale.
+
 Staff pages use ``clienteling.access.staff_required`` (who the staff member is and which stores they
 see); feedback imports no other part of the store-floor app.
 """
@@ -21,7 +24,7 @@ from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clienteling.access import MANAGERS, staff_required
+from clienteling.access import MANAGERS, public_page, staff_required
 from feedback import emails, selectors, services, wording
 from feedback.models import SCALES, FollowUp, Invitation, InvitationStatus, Response, SurveyKind
 from feedback.ratelimit import rate_limited
@@ -80,6 +83,7 @@ def _score_from(raw, kind: str) -> int | None:
     return score if low <= score <= high else None
 
 
+@public_page
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("answer")
@@ -125,6 +129,7 @@ def _answered(token: str) -> tuple[Invitation, Response]:
     return invitation, response
 
 
+@public_page
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("answer")
@@ -149,6 +154,7 @@ def comment(request, token: str):
         return _public(render(request, "feedback/public/comment.html", context))
 
 
+@public_page
 @require_http_methods(["GET", "HEAD"])
 @rate_limited("answer")
 def thanks(request, token: str):
@@ -161,6 +167,7 @@ def thanks(request, token: str):
         return _public(render(request, "feedback/public/thanks.html", context))
 
 
+@public_page
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("unsubscribe")
@@ -180,6 +187,7 @@ def unsubscribe(request, token: str):
         return _public(render(request, "feedback/public/unsubscribe.html", context))
 
 
+@public_page
 @require_http_methods(["GET", "HEAD"])
 @rate_limited("answer")
 def honeypot(request, token: str):
@@ -192,6 +200,7 @@ def honeypot(request, token: str):
     return _public(HttpResponse("", content_type="text/plain"))
 
 
+@public_page
 @require_http_methods(["GET", "HEAD"])
 @rate_limited("short")
 def short(request, code: str):
