@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
 RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
 REFRESH_ANALYZE = 5000  # a refresh of more customers than this analyzes the tables first
+REFRESH_WORKERS = 2  # database connections sharing the end-of-file refresh (the box it was measured on: 2 cores)
 # A big file grows the tables far past what the planner last measured; with stale statistics the identity
 # lookups and the summary refresh pick whole-index scans (the refresh of a 1M-row file went from 166 s to
 # 67 s with these ANALYZEs in bench/import_bench.py). Analyze after the first ANALYZE_FIRST new rows and
@@ -235,7 +236,7 @@ def _refresh_derived(job: ImportJob, touched: set[int], *, resumed: bool) -> Non
         _analyze()
     # One set-based pass per derived.BATCH_SIZE (50,000) customers rather than 5,000-customer chunks: each
     # pass runs the same dozen statements, fewer passes means fewer temporary tables and ANALYZEs.
-    derived.customers_refresh(touched)
+    derived.customers_refresh(touched, workers=REFRESH_WORKERS)
 
 
 def _analyze() -> None:
