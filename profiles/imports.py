@@ -181,7 +181,9 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
             if batch.last:
                 break
             written = job.imported + job.updated
-            if written >= max(ANALYZE_FIRST, 2 * analyzed_at):
+            # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
+            # matter again only once a batch resolves its own rows (and for the refresh, analyzed below).
+            if session.planned_epoch is None and written >= max(ANALYZE_FIRST, 2 * analyzed_at):
                 _analyze()
                 analyzed_at = written
             if progress:
