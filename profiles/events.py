@@ -8,12 +8,8 @@ a data admin can act on ("bad phone: '12'", "unknown event 'Foo'").
 from __future__ import annotations
 
 import json
-import logging
-import multiprocessing
 import re
-import threading
 import zoneinfo
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,8 +18,6 @@ from hashlib import sha1
 from profiles.models import Channel, IdentifierKind, Moment
 from profiles.normalize import InvalidIdentifier, normalize
 from profiles.stores import store_info
-
-log = logging.getLogger(__name__)
 
 # Segment / RudderStack e-commerce v2 event names (and a few common spellings) -> moment.
 SEGMENT_EVENTS = {
@@ -157,7 +151,6 @@ class RowReader:
         self.source_name = source_name
         self.default_channel = default_channel if default_channel in CHANNELS else Channel.WEB.value
         self._normalized: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
-        self._invalid: dict[tuple[str, str, str], str] = {}  # why a prefetched value is not an identifier
         self._phones: dict[str, str] = {}  # E.164 by digits, for normalize()
         self._stores: dict[str, tuple[zoneinfo.ZoneInfo, str]] = {}
 
@@ -183,9 +176,6 @@ class RowReader:
         memo = (kind, raw, region)
         value = self._normalized.get(memo, _MISSING)
         if value is _MISSING:
-            problem = self._invalid.get(memo)
-            if problem is not None:
-                raise RowRejected(f"bad {kind.replace('_', ' ')}: {problem}")
             try:
                 value = normalize(kind, raw, region=region, phones=self._phones)
             except InvalidIdentifier as exc:
@@ -194,61 +184,6 @@ class RowReader:
                 (kind, self.source_name if kind in SOURCE_SCOPED else "", value) if value else None
             )
         return value
-
-    def _remember(self, key: tuple[str, str, str], outcome) -> None:
-        """Store one prefetched outcome: a normalized value, None (a placeholder) or ``(problem,)``."""
-        if type(outcome) is tuple:
-            self._invalid[key] = outcome[0]
-            return
-        kind = key[0]
-        self._normalized[key] = (kind, self.source_name if kind in SOURCE_SCOPED else "", outcome) if outcome else None
-
-    def csv_prefetch(self, header: list[str], records: Iterable[list[str]]) -> int:
-        """Normalize every distinct identifier of these CSV records before they are parsed, half of them in a
-        forked child process when there are at least ``PREFETCH_CHILD_MIN``; returns how many were new.
-
-        Validating a phone number is the costliest step of reading a row (~60% of the parse of a 50k-row
-        file was ``normalize`` of its distinct values): the child uses the second core while this process
-        does its half. Outcomes (value, placeholder, or the reason it is invalid) are exactly ``normalize``'s;
-        anything the child could not deliver is simply normalized when its row is parsed.
-        """
-        names = [name.strip().lower() for name in header]
-        index = {name: i for i, name in reversed(list(enumerate(names))) if name}
-        ident = [(kind, index[kind]) for kind in IDENTIFIER_COLUMNS if kind in index]
-        i_store = index.get("store_code")
-        known, pending = self._normalized, {}
-        for cells in records:
-            n = len(cells)
-            region = self.store(cells[i_store].strip() if i_store is not None and i_store < n else "")[1]
-            for kind, i in ident:
-                if i < n and (raw := cells[i]):
-                    key = (kind, raw, region)
-                    if key not in known:
-                        pending[key] = None
-        items = list(pending)
-        theirs, ours = (
-            (items[: len(items) // 2], items[len(items) // 2 :]) if len(items) >= PREFETCH_CHILD_MIN else ([], items)
-        )
-        child = _normalizer_start(theirs) if theirs else None
-        for key, outcome in zip(ours, _normalize_many(ours, self._phones), strict=True):
-            self._remember(key, outcome)
-        if child is not None:
-            process, connection = child
-            outcomes = None  # unless the child delivers, its values are normalized row by row
-            try:
-                if connection.poll(PREFETCH_CHILD_TIMEOUT):
-                    outcomes = connection.recv()
-            except (EOFError, OSError):
-                pass  # the child died
-            finally:
-                connection.close()
-                if process.is_alive():
-                    process.kill()
-                process.join()
-            if outcomes is not None:
-                for key, outcome in zip(theirs, outcomes, strict=True):
-                    self._remember(key, outcome)
-        return len(items)
 
     @staticmethod
     def when(raw: str, tz: zoneinfo.ZoneInfo, *, column: str = "occurred_at") -> datetime:
@@ -569,50 +504,6 @@ class RowReader:
             if value is not None:
                 row.consents[key[8:]] = value
         return row
-
-
-PREFETCH_CHILD_MIN = 20_000  # distinct new identifiers before a child process is worth starting
-PREFETCH_CHILD_TIMEOUT = 120  # seconds the child may take after this process has done its half
-
-
-def _normalize_many(keys: list[tuple[str, str, str]], phones: dict[str, str]) -> list:
-    outcomes = []
-    for kind, raw, region in keys:
-        try:
-            outcomes.append(normalize(kind, raw, region=region, phones=phones))
-        except InvalidIdentifier as exc:
-            outcomes.append((str(exc),))
-    return outcomes
-
-
-def _normalizer_child(keys, connection) -> None:
-    try:
-        connection.send(_normalize_many(keys, {}))
-    finally:
-        connection.close()
-
-
-def _may_fork() -> bool:
-    # A fork copies only the calling thread: a lock another thread held (an import, a log handler) would
-    # stay locked forever in the child. Only a single-threaded process (the CLI, a prefork worker) forks.
-    return threading.active_count() == 1
-
-
-def _normalizer_start(keys):
-    """A forked child normalizing ``keys`` (it inherits them, and never touches the database); None when
-    this process should not fork one (other threads, a daemonic worker process): the rows then do it."""
-    if not _may_fork():
-        return None
-    try:
-        context = multiprocessing.get_context("fork")
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_normalizer_child, args=(keys, sender), daemon=True)
-        process.start()
-    except (AssertionError, OSError, ValueError) as exc:
-        log.info("identifier prefetch without a child process: %s", exc)
-        return None
-    sender.close()
-    return process, receiver
 
 
 def trait_text(row: ChannelRow, column: str, raw) -> None:

@@ -16,7 +16,7 @@ import gc
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -173,7 +173,7 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
         # The whole rest of the file is read first (1M checked rows take ~1.5 GB): identity is resolved
         # over all of it, so people are not created batch by batch and merged again later.
-        batches = _parsed_batches(channel_file, job, size=batch_size())
+        batches = list(_parsed_batches(channel_file, job, size=batch_size()))
         shares = _identities_write(job, batches, session, touched)
         analyzed_at = 0
         for batch, share in zip(batches, shares, strict=True):
@@ -270,45 +270,32 @@ class ParsedBatch:
     last: bool = False  # the end of the file
 
 
-def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> list[ParsedBatch]:
-    """Batches of checked rows (and rejected records) after the job's resume point; the last one says so.
-
-    The records are read first, ``size`` to a batch, so that every distinct identifier of a CSV file can be
-    normalized up front on both cores (``RowReader.csv_prefetch``) before the rows are checked.
-    """
+def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> Iterator[ParsedBatch]:
+    """Batches of checked rows (and rejected records) after the job's resume point; the last one says so."""
     source = job.source
     reader = RowReader(source_name=source.name, default_channel=source.kind)
-    is_csv = channel_file.facts.format == "csv"
-    chunks: list[tuple[list, int]] = []  # (records, bytes read after them)
-    chunk: list = []
+    parse = reader.csv_parser(channel_file.header) if channel_file.facts.format == "csv" else reader.segment
+    batch = ParsedBatch(last_line=job.lines_done)
+    seen = job.rows
     for record in channel_file.records(after_line=job.lines_done):
-        chunk.append(record)
-        if len(chunk) >= size:
-            chunks.append((chunk, channel_file.position()))
-            chunk = []
-    chunks.append((chunk, channel_file.facts.size))
-    if job.rows == 0 and not any(records for records, _ in chunks):
+        seen += 1
+        if record.problem:
+            batch.rejects.append((record.line, record.problem, raw_text(record)))
+        else:
+            try:
+                batch.rows.append(parse(record.payload, record.line))
+                batch.records.append(record)
+            except RowRejected as exc:
+                batch.rejects.append((record.line, str(exc), raw_text(record)))
+        batch.last_line = record.end_line
+        if len(batch.rows) + len(batch.rejects) >= size:
+            batch.position = channel_file.position()
+            yield batch
+            batch = ParsedBatch(last_line=batch.last_line)
+    if seen == 0:
         raise FileProblem("the file has no data rows")
-    if is_csv:
-        reader.csv_prefetch(channel_file.header, (r.payload for records, _ in chunks for r in records if not r.problem))
-    parse = reader.csv_parser(channel_file.header) if is_csv else reader.segment
-    batches, last_line = [], job.lines_done
-    for records, position in chunks:
-        batch = ParsedBatch(position=position)
-        for record in records:
-            if record.problem:
-                batch.rejects.append((record.line, record.problem, raw_text(record)))
-            else:
-                try:
-                    batch.rows.append(parse(record.payload, record.line))
-                    batch.records.append(record)
-                except RowRejected as exc:
-                    batch.rejects.append((record.line, str(exc), raw_text(record)))
-            last_line = record.end_line
-        batch.last_line = last_line
-        batches.append(batch)
-    batches[-1].last = True
-    return batches
+    batch.position, batch.last = channel_file.facts.size, True
+    yield batch
 
 
 def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, touched: set[int], planned=None) -> None:

@@ -8,8 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from profiles import events, pipeline
-from profiles.events import RowReader, RowRejected
+from profiles import pipeline
 from profiles.identity import BatchResolver
 from profiles.imports import import_file
 from profiles.models import Customer, Identifier, ImportJob, ImportStatus, RejectedRow, Touchpoint
@@ -391,42 +390,3 @@ def test_the_command_can_queue_the_import_for_the_worker(
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.QUEUED and "queued as job" in capsys.readouterr().out
     assert queued == [job.pk]
-
-
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
-def test_identifiers_prefetched_in_a_child_process_read_exactly_as_row_by_row(pos, monkeypatch):
-    header = ["event_id", "occurred_at", "event", "customer_id", "email", "phone", "store_code", "anonymous_id"]
-    records = [
-        ["e1", "2024-05-01", "purchased", "C1", "Ann@Example.com", "06 12 34 56 78", "PAR01", ""],
-        ["e2", "2024-05-01", "purchased", "", "ann@example.com", "+33 6 12 34 56 78", "", "a-1"],
-        ["e3", "2024-05-01", "purchased", "", "noemail@shop.com", "12", "PAR01", ""],  # placeholder, bad phone
-        ["e4", "2024-05-01", "purchased", "", "not-an-email", "", "", ""],
-        ["e5", "2024-05-01", "purchased", "null", "", "0000000000", "", ""],  # placeholders only
-        ["e6", "2024-05-01", "purchased", "C2", "", "(212) 555-0142", "", "a-1"],
-        ["e7", "2024-05-01", "purchased", "", "", "06 12 34 56 78", "", ""],  # no store: another region
-    ]
-
-    def outcomes(reader):
-        parse = reader.csv_parser(header)
-        result = []
-        for line, cells in enumerate(records, start=2):
-            try:
-                result.append(parse(list(cells), line).keys)
-            except RowRejected as exc:
-                result.append(str(exc))
-        return result
-
-    started = []
-    real_start = events._normalizer_start
-    monkeypatch.setattr(events, "_normalizer_start", lambda keys: started.append(real_start(keys)) or started[-1])
-    monkeypatch.setattr(events, "PREFETCH_CHILD_MIN", 2)
-    monkeypatch.setattr(events, "_may_fork", lambda: True)  # the test runner has threads; its child is harmless
-    prefetched = RowReader(source_name="pos", default_channel="store")
-    assert prefetched.csv_prefetch(header, records) == 14  # distinct (kind, value, region)
-    assert started and started[0] is not None  # half of them were normalized by a child process
-    assert len(prefetched._normalized) + len(prefetched._invalid) == 14  # all known before any row is read
-
-    expected = outcomes(RowReader(source_name="pos", default_channel="store"))
-    assert outcomes(prefetched) == expected
-    assert expected[2] == "bad phone: not a valid phone number for FR: '12'" and expected[3].startswith("bad email")
-    assert expected[4].startswith("no identifier")
