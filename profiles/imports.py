@@ -171,7 +171,7 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
     touched: set[int] = set()
     resumed_from = job.lines_done
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
-        # The whole rest of the file is read first (1M checked rows take ~1.5 GB): identity is resolved
+        # The whole rest of the file is read first (its checked rows stay in memory): identity is resolved
         # over all of it, so people are not created batch by batch and merged again later.
         batches = list(_parsed_batches(channel_file, job, size=batch_size()))
         shares = _identities_write(job, batches, session, touched)
