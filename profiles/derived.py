@@ -43,10 +43,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 MOMENT_WEIGHTS = {
@@ -352,15 +353,35 @@ GROUP BY customer_id, kind, key, label, score, last_at
 """
 
 
-def customers_refresh(customer_ids: Iterable[int]) -> None:
+PARALLEL_MIN = 10_000  # fewer customers than this are refreshed on the caller's connection alone
+
+
+def customers_refresh(customer_ids: Iterable[int], *, workers: int = 1) -> None:
     """Recompute CustomerSummary, Interest rows and lifecycle for these customers (set-based).
 
     Merged and erased customers in the list lose their derived rows. Safe to call inside the caller's
-    transaction (the importer does, per batch) and idempotent.
+    transaction and idempotent. ``workers`` > 1 splits a big refresh over that many database connections
+    (one thread each, waiting on PostgreSQL): the work is all in SQL, and one connection keeps only one core
+    busy. The chunks hold disjoint customers, so they never wait on each other. Inside a transaction the
+    refresh stays on the caller's connection (other connections would not see its uncommitted rows).
     """
     ids = sorted({int(pk) for pk in customer_ids if pk is not None})
+    if workers > 1 and len(ids) >= PARALLEL_MIN and not connection.in_atomic_block:
+        size = min(BATCH_SIZE, math.ceil(len(ids) / workers))
+        chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            for _ in pool.map(_refresh_on_own_connection, chunks):
+                pass  # re-raises a chunk's error here
+        return
     for start in range(0, len(ids), BATCH_SIZE):
         _refresh_batch(ids[start : start + BATCH_SIZE])
+
+
+def _refresh_on_own_connection(ids: list[int]) -> None:
+    try:
+        _refresh_batch(ids)
+    finally:
+        connections.close_all()  # this thread's connections only
 
 
 RELATIVE_WORDS_DAYS = 8  # "today", "yesterday" and "this week" can only describe the last eight days

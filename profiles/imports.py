@@ -1,9 +1,12 @@
 """Import jobs: one channel file from queued to done, in committed batches that survive a crash.
 
 ``import_job_run`` claims the job (a session advisory lock, so a job whose process died is free to resume,
-plus a conditional UPDATE of its status), reads the file in batches of ``IMPORT_BATCH_SIZE`` rows and
-commits each batch together with the job's counters and resume point (``lines_done``). A crash leaves only
-whole batches; running the job again skips the committed lines and finishes it, with no duplicates.
+plus a conditional UPDATE of its status), reads and checks the rest of the file (after ``lines_done``) in
+batches of ``IMPORT_BATCH_SIZE`` rows, writes the identities of all of them in one transaction (new
+customers, their identifiers, merges between customers already in the database: ``identity_write``), then
+commits each batch's touchpoints and traits together with the job's counters and resume point. A crash
+leaves only whole batches (and, at most, identities whose rows are not in yet); running the job again skips
+the committed lines, finds those identities in place and finishes the job, with no duplicates.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from profiles import derived
 from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
 from profiles.events import RowReader, RowRejected
 from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
-from profiles.models import ImportJob, ImportStatus, RejectedRow, Source, Touchpoint
-from profiles.pipeline import ImportSession, batch_write
+from profiles.models import Identifier, ImportJob, ImportStatus, Merge, RejectedRow, Source, Touchpoint
+from profiles.pipeline import ImportSession, batch_write, identity_write, plan_split
 
 log = logging.getLogger(__name__)
 
 JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
 RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
 REFRESH_ANALYZE = 5000  # a refresh of more customers than this analyzes the tables first
+REFRESH_WORKERS = 2  # database connections sharing the end-of-file refresh (the box it was measured on: 2 cores)
 # A big file grows the tables far past what the planner last measured; with stale statistics the identity
 # lookups and the summary refresh pick whole-index scans (the refresh of a 1M-row file went from 166 s to
 # 67 s with these ANALYZEs in bench/import_bench.py). Analyze after the first ANALYZE_FIRST new rows and
@@ -167,13 +171,19 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
     touched: set[int] = set()
     resumed_from = job.lines_done
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
+        # The whole rest of the file is read first (its checked rows stay in memory): identity is resolved
+        # over all of it, so people are not created batch by batch and merged again later.
+        batches = list(_parsed_batches(channel_file, job, size=batch_size()))
+        shares = _identities_write(job, batches, session, touched)
         analyzed_at = 0
-        for batch in _parsed_batches(channel_file, job, size=batch_size()):
-            _commit_batch(job, batch, session, touched)
+        for batch, share in zip(batches, shares, strict=True):
+            _commit_batch(job, batch, session, touched, share)
             if batch.last:
                 break
             written = job.imported + job.updated
-            if written >= max(ANALYZE_FIRST, 2 * analyzed_at):
+            # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
+            # matter again only once a batch resolves its own rows (and for the refresh, analyzed below).
+            if session.planned_epoch is None and written >= max(ANALYZE_FIRST, 2 * analyzed_at):
                 _analyze()
                 analyzed_at = written
             if progress:
@@ -189,21 +199,46 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         progress(job)
 
 
+def _identities_write(job: ImportJob, batches: list[ParsedBatch], session: ImportSession, touched: set[int]):
+    """Write the identities of every row read (one transaction); returns each batch's share of the plan."""
+    rows = [row for batch in batches for row in batch.rows]
+    with transaction.atomic():
+        plan = identity_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
+    touched |= plan.new_customers
+    touched.update(plan.customer_of[i] for i in plan.changed_rows if plan.customer_of[i] is not None)
+    for merge in plan.merges:
+        touched.update((merge.survivor_id, merge.absorbed_id))
+    if len(plan.new_customers) >= ANALYZE_FIRST:
+        _analyze()  # the batches' lookups and merges read the tables this just grew
+    return plan_split(plan, [len(batch.rows) for batch in batches])
+
+
 def _refresh_derived(job: ImportJob, touched: set[int], *, resumed: bool) -> None:
     """Summaries and interests of everyone the file touched, once at the end rather than after every batch
     (a customer with touchpoints spread over the file would otherwise be recomputed once per batch)."""
     if resumed:
-        # The batches committed before the interruption touched people this process never saw.
+        # The batches committed before the interruption touched people this process never saw, and the
+        # identities written before it may have no touchpoint yet (profile-only rows).
+        since = job.created_at
         touched |= set(
-            Touchpoint.objects.filter(source_id=job.source_id, created_at__gte=job.created_at)
+            Touchpoint.objects.filter(source_id=job.source_id, created_at__gte=since)
             .values_list("customer_id", flat=True)
             .distinct()
         )
+        touched |= set(
+            Identifier.objects.filter(source_id=job.source_id, created_at__gte=since)
+            .values_list("customer_id", flat=True)
+            .distinct()
+        )
+        for survivor, absorbed in Merge.objects.filter(source_id=job.source_id, created_at__gte=since).values_list(
+            "survivor_id", "absorbed_id"
+        ):
+            touched.update((survivor, absorbed))
     if len(touched) > REFRESH_ANALYZE:
         _analyze()
     # One set-based pass per derived.BATCH_SIZE (50,000) customers rather than 5,000-customer chunks: each
     # pass runs the same dozen statements, fewer passes means fewer temporary tables and ANALYZEs.
-    derived.customers_refresh(touched)
+    derived.customers_refresh(touched, workers=REFRESH_WORKERS)
 
 
 def _analyze() -> None:
@@ -263,11 +298,11 @@ def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> 
     yield batch
 
 
-def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, touched: set[int]) -> None:
+def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, touched: set[int], planned=None) -> None:
     rows, records, rejects = batch.rows, batch.records, batch.rejects
     last_line, position = batch.last_line, batch.position
     with transaction.atomic():
-        result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
+        result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session, planned=planned)
         for index, reason in result.rejected:
             raw = ERASED_RAW if reason == ERASED_CUSTOMER else raw_text(records[index])
             rejects.append((rows[index].line, reason, raw))

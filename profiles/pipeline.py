@@ -2,7 +2,10 @@
 
 Per batch, in one transaction: resolve identities for the whole batch (a few set-based queries), create
 the new customers and identifiers, apply traits and consent to the known ones, and COPY the touchpoints
-straight into their table. Once a batch meets an event id already there (that COPY then rolls back to a
+straight into their table. A file import first resolves and writes the identities of the whole file in one
+transaction (``identity_write``) and then hands each batch its share of that plan: the person who shows
+up by email in one batch, by phone in the next and by both in a third is created once instead of three
+times and merged twice. Once a batch meets an event id already there (that COPY then rolls back to a
 savepoint), the job COPYs into a temporary staging table and moves the rows with one ``INSERT ... SELECT
 ... ON CONFLICT DO NOTHING``: the (source, external_id) key makes every re-import a no-op and its row count
 tells imported from duplicates.
@@ -23,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles.events import ChannelRow
-from profiles.identity import IDENTITY_LOCK, BatchResolver, IdentityCache
+from profiles.identity import EPOCH_SQL, IDENTITY_LOCK, BatchResolver, IdentityCache, Resolution
 from profiles.models import Source
 
 STAGE_COLUMNS = (
@@ -40,6 +43,51 @@ class ImportSession:
     traits: dict[int, dict] = field(default_factory=dict)
     # Until a batch meets an event id that is already in, touchpoints are COPYed straight into their table.
     all_new_so_far: bool = True
+    # The identity epoch the file's plan was written under (``identity_write``); None once another writer
+    # merged, undid a merge or erased someone since: the remaining batches then resolve themselves.
+    planned_epoch: tuple | None = None
+
+
+def identity_write(*, source: Source, rows: list[ChannelRow], source_ref: str, session: ImportSession) -> Resolution:
+    """Resolve and write the identities of all these rows at once (call inside a transaction).
+
+    The same resolution a batch makes (owners looked up in a few set-based queries, then an in-memory
+    union-find in row order, with the placeholder blocklist, the shared-value limits and the review list),
+    over the whole file: a person first seen by email, then by phone, then by both is one new customer, and
+    a merge is made only when the file links two customers who were already in the database. New customers
+    are created with the latest traits and consent of all their rows. Returns the plan that ``plan_split``
+    cuts into the batches' shares.
+    """
+    assert connection.in_atomic_block, "identity_write must run inside transaction.atomic()"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
+    resolver = BatchResolver(source=source, source_ref=source_ref, cache=session.identity)
+    resolution = resolver.resolve(rows)
+    if rows:
+        resolver.apply(rows, resolution)
+    session.planned_epoch = session.identity.epoch
+    return resolution
+
+
+def plan_split(plan: Resolution, sizes: list[int]) -> list[Resolution]:
+    """The share of each batch (``sizes`` rows each, in order) of a whole-file plan, with batch-local row
+    indexes. Every share names all the file's new customers: they were created with the file's traits."""
+    starts, total = [], 0
+    for size in sizes:
+        starts.append(total)
+        total += size
+    shares = [
+        Resolution(customer_of=plan.customer_of[start : start + size], new_customers=plan.new_customers)
+        for start, size in zip(starts, sizes, strict=True)
+    ]
+    share_of = [n for n, size in enumerate(sizes) for _ in range(size)]
+    for index, reason in plan.rejected.items():
+        shares[share_of[index]].rejected[index - starts[share_of[index]]] = reason
+    for index in plan.created_rows:
+        shares[share_of[index]].created_rows.add(index - starts[share_of[index]])
+    for index in plan.changed_rows:
+        shares[share_of[index]].changed_rows.add(index - starts[share_of[index]])
+    return shares
 
 
 @dataclass
@@ -54,9 +102,19 @@ class BatchResult:
 
 
 def batch_write(
-    *, source: Source, rows: list[ChannelRow], source_ref: str, session: ImportSession | None = None
+    *,
+    source: Source,
+    rows: list[ChannelRow],
+    source_ref: str,
+    session: ImportSession | None = None,
+    planned: Resolution | None = None,
 ) -> BatchResult:
-    """Write one batch of checked rows. Call inside a transaction (the caller commits counts with it)."""
+    """Write one batch of checked rows. Call inside a transaction (the caller commits counts with it).
+
+    ``planned`` is this batch's share of the file's identity plan (already written by ``identity_write``);
+    it is used only while nobody else has merged, undone a merge or erased anyone since, otherwise the batch
+    resolves its rows itself, as a batch without a plan does.
+    """
     session = session or ImportSession()
     assert connection.in_atomic_block, "batch_write must run inside transaction.atomic()"
     result = BatchResult()
@@ -64,10 +122,18 @@ def batch_write(
         return result
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
+        if planned is not None and session.planned_epoch is not None:
+            cursor.execute(EPOCH_SQL)
+            if cursor.fetchone() != session.planned_epoch:
+                session.planned_epoch = None  # for the rest of the file too: its plan may be stale
 
-    resolver = BatchResolver(source=source, source_ref=source_ref, cache=session.identity)
-    resolution = resolver.resolve(rows)
-    resolver.apply(rows, resolution)
+    if planned is not None and session.planned_epoch is not None:
+        resolution = planned
+    else:
+        planned = None
+        resolver = BatchResolver(source=source, source_ref=source_ref, cache=session.identity)
+        resolution = resolver.resolve(rows)
+        resolver.apply(rows, resolution)
     result.rejected = sorted(resolution.rejected.items())
     result.merges = len(resolution.merges)
     result.reviews = resolution.reviews
@@ -103,7 +169,8 @@ def batch_write(
             result.duplicates += 1
 
     # Derived data is refreshed only for customers something happened to (a re-sent file touches nobody).
-    result.customers |= resolution.new_customers | changed_customers
+    # A plan's new customers and merges are the caller's to count (``identity_write`` made them).
+    result.customers |= changed_customers if planned is not None else resolution.new_customers | changed_customers
     result.customers.update(customer_of[i] for i in resolution.changed_rows if customer_of[i] is not None)
     for merge in resolution.merges:
         result.customers.update((merge.survivor_id, merge.absorbed_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from profiles import derived
 from profiles.derived import MomentTally, customers_refresh, interest_reason, recent_interests_refresh
 from profiles.models import Customer, CustomerSummary, Interest, Touchpoint
 from profiles.services import touchpoint_record
@@ -330,3 +332,46 @@ def test_reasons_said_this_week_are_rewritten_by_the_nightly_task_and_old_ones_l
         assert recent_interests_refresh() == 1  # only she can have relative words
     assert interests_of(recent, "product") == [("Trail Runner 3", "viewed Trail Runner 3 2x online since Nov 23")]
     assert interests_of(old, "product") == [("Trail Runner 3", "viewed Trail Runner 3 online on Sep 1")]
+
+
+def _derived_rows(ids):
+    summaries = list(CustomerSummary.objects.filter(customer_id__in=ids).order_by("customer_id").values())
+    for row in summaries:
+        row.pop("updated_at")
+    interests = list(
+        Interest.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "kind", "key")
+        .values_list("customer_id", "kind", "key", "label", "score", "reason", "last_at")
+    )
+    lifecycles = list(Customer.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "lifecycle"))
+    return summaries, interests, lifecycles
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_split_over_two_connections_writes_what_one_connection_writes(monkeypatch):
+    customers = [CustomerFactory() for _ in range(6)]
+    for n, her in enumerate(customers):
+        tp(her, "purchased", at(f"2026-11-0{n + 1}"), channel="store", store_code="PAR01", order_id=f"o{n}",
+           revenue=Decimal("120.00"), currency="EUR", size="9", **TRAIL)  # fmt: skip
+        tp(her, "cart_added", at("2026-11-20"), size="10", **TRAIL)
+        tp(her, "product_viewed", at("2026-11-23"), product_name=f"Shoe {n}", category="Sneakers")
+    ids = [c.pk for c in customers]
+    customers_refresh(ids)
+    serial = _derived_rows(ids)
+    CustomerSummary.objects.all().delete()
+    Interest.objects.all().delete()
+    Customer.objects.update(lifecycle="prospect")
+
+    threads = []
+    one_chunk = derived._refresh_on_own_connection
+
+    def recorded(chunk):
+        threads.append(threading.current_thread().name)
+        one_chunk(chunk)
+
+    monkeypatch.setattr(derived, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(derived, "_refresh_on_own_connection", recorded)
+    customers_refresh(ids, workers=2)
+    assert len(threads) == 2 and all(name.startswith("refresh") for name in threads)
+    assert _derived_rows(ids) == serial
+    assert serial[0] and serial[1] and {lifecycle for _, lifecycle in serial[2]} == {"new"}

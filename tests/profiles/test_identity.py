@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from profiles import imports
 from profiles.identity import customer_merge, identifiers_tombstone, merge_undo
 from profiles.imports import import_file
 from profiles.models import Customer, Identifier, MatchReview, Merge, Note, RejectedRow, Touchpoint
@@ -262,8 +263,8 @@ def test_a_chain_of_merges_in_one_batch_ends_in_the_oldest_profile_and_each_step
     assert Identifier.objects.get(kind="customer_id").customer == crm
 
 
-def test_rows_after_a_merge_in_an_earlier_batch_of_the_same_file_go_to_the_survivor(tmp_path, pos, settings):
-    settings.IMPORT_BATCH_SIZE = 1  # one row per batch: owners are remembered across batches
+def test_one_person_seen_by_email_then_loyalty_id_then_both_across_batches_is_created_once(tmp_path, pos, settings):
+    settings.IMPORT_BATCH_SIZE = 1  # one row per batch: identity is resolved over the whole file first
     job = import_file(
         source=pos,
         path=feed(
@@ -276,6 +277,58 @@ def test_rows_after_a_merge_in_an_earlier_batch_of_the_same_file_go_to_the_survi
             "e,2024-05-03,purchased,,ann@example.com,,,PAR01",
         ),
     )
-    assert job.imported == 5 and Merge.objects.count() == 1
+    assert job.imported == 5 and Merge.objects.count() == 0  # nobody to merge: she is new to the database
+    customer = Customer.objects.get()
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {customer.pk}
+    assert set(customer.identifiers.values_list("kind", flat=True)) == {"email", "loyalty_id"}
+
+
+def test_rows_after_a_merge_in_an_earlier_batch_of_the_same_file_go_to_the_survivor(tmp_path, pos, settings):
+    import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,,ann@example.com,,,PAR01"))
+    import_file(source=pos, path=feed(tmp_path, "b.csv", "b,2024-05-01,purchased,,,,L-1,PAR01"))
+    settings.IMPORT_BATCH_SIZE = 1
+    job = import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "c.csv",
+            "c,2024-05-02,purchased,,ann@example.com,,L-1,PAR01",
+            "d,2024-05-03,purchased,,,,L-1,PAR01",
+            "e,2024-05-03,purchased,,ann@example.com,,,PAR01",
+        ),
+    )
+    assert job.imported == 3 and Merge.objects.count() == 1  # the two customers already in are merged
     survivor = Customer.objects.live().get()
     assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {survivor.pk}
+
+
+def test_a_merge_made_by_someone_else_mid_file_sends_the_remaining_rows_to_the_survivor(
+    tmp_path, pos, settings, monkeypatch
+):
+    older = CustomerFactory()
+    IdentifierFactory(customer=older, kind="loyalty_id", value="L-9")
+    settings.IMPORT_BATCH_SIZE = 1
+    real_commit = imports._commit_batch
+    calls = {"n": 0}
+
+    def admin_merges_after_the_first_batch(job, *args, **kwargs):
+        real_commit(job, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            ann = Identifier.objects.get(kind="email").customer
+            customer_merge(survivor=older, absorbed=ann, reason="same person", identifier_kind="email",
+                           identifier_value="ann@example.com")  # fmt: skip
+
+    monkeypatch.setattr(imports, "_commit_batch", admin_merges_after_the_first_batch)
+    import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "a.csv",
+            "a,2024-05-01,purchased,,ann@example.com,,,PAR01",
+            "b,2024-05-02,purchased,,ann@example.com,,,PAR01",
+            "c,2024-05-03,purchased,,ann@example.com,+33612345678,,PAR01",
+        ),
+    )
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {older.pk}
+    assert Identifier.objects.get(kind="phone").customer == older
