@@ -2,9 +2,9 @@
 
 ``import_job_run`` claims the job (a session advisory lock, so a job whose process died is free to resume,
 plus a conditional UPDATE of its status), reads and checks the rest of the file (after ``lines_done``) in
-batches of ``IMPORT_BATCH_SIZE`` rows, writes the identities of all of them in one transaction (new
-customers, their identifiers, merges between customers already in the database: ``identity_write``), then
-commits each batch's touchpoints and traits together with the job's counters and resume point. A crash
+batches of ``IMPORT_BATCH_SIZE`` rows, writes the identities of a window of ``IMPORT_PLAN_BATCHES`` batches
+in one transaction (new customers, their identifiers, merges between customers already in the database:
+``identity_write``), then commits each batch's touchpoints and traits together with the job's counters and resume point. A crash
 leaves only whole batches (and, at most, identities whose rows are not in yet); running the job again skips
 the committed lines, finds those identities in place and finishes the job, with no duplicates.
 """
@@ -57,6 +57,20 @@ class JobBusy(RuntimeError):
 
 def batch_size() -> int:
     return getattr(settings, "IMPORT_BATCH_SIZE", 20000)
+
+
+def plan_batches() -> int:
+    """Batches whose identities are resolved together (1M rows with the default batch size)."""
+    return getattr(settings, "IMPORT_PLAN_BATCHES", 50)
+
+
+def _windows(batches: Iterator[ParsedBatch], size: int) -> Iterator[list[ParsedBatch]]:
+    window: list[ParsedBatch] = []
+    for batch in batches:
+        window.append(batch)
+        if len(window) >= size or batch.last:
+            yield window
+            window = []
 
 
 @transaction.atomic
@@ -171,23 +185,22 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
     touched: set[int] = set()
     resumed_from = job.lines_done
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
-        # The whole rest of the file is read first (its checked rows stay in memory): identity is resolved
-        # over all of it, so people are not created batch by batch and merged again later.
-        batches = list(_parsed_batches(channel_file, job, size=batch_size()))
-        shares = _identities_write(job, batches, session, touched)
+        # The file is read a window of batches at a time (its checked rows stay in memory) and identity is
+        # resolved over the whole window, so people are not created batch by batch and merged again later;
+        # the window bounds the memory a file of any size takes.
         analyzed_at = 0
-        for batch, share in zip(batches, shares, strict=True):
-            _commit_batch(job, batch, session, touched, share)
-            if batch.last:
-                break
-            written = job.imported + job.updated
-            # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
-            # matter again only once a batch resolves its own rows (and for the refresh, analyzed below).
-            if session.planned_epoch is None and written >= max(ANALYZE_FIRST, 2 * analyzed_at):
-                _analyze()
-                analyzed_at = written
-            if progress:
-                progress(job)
+        for window in _windows(_parsed_batches(channel_file, job, size=batch_size()), plan_batches()):
+            shares = _identities_write(job, window, session, touched)
+            for batch, share in zip(window, shares, strict=True):
+                _commit_batch(job, batch, session, touched, share)
+                written = job.imported + job.updated
+                # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
+                # matter again only once a batch resolves its own rows (and for the refresh, analyzed below).
+                if session.planned_epoch is None and written >= max(ANALYZE_FIRST, 2 * analyzed_at):
+                    _analyze()
+                    analyzed_at = written
+                if progress and not batch.last:
+                    progress(job)
     _refresh_derived(job, touched, resumed=resumed_from > 0)
     try:
         with transaction.atomic():

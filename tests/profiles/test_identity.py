@@ -283,6 +283,30 @@ def test_one_person_seen_by_email_then_loyalty_id_then_both_across_batches_is_cr
     assert set(customer.identifiers.values_list("kind", flat=True)) == {"email", "loyalty_id"}
 
 
+def test_a_person_who_spans_two_planning_windows_of_a_big_file_is_merged_once_and_ends_whole(tmp_path, pos, settings):
+    settings.IMPORT_BATCH_SIZE = 1
+    settings.IMPORT_PLAN_BATCHES = 2  # identities are resolved two rows at a time: memory stays bounded
+    job = import_file(
+        source=pos,
+        path=feed(
+            tmp_path,
+            "a.csv",
+            "a,2024-05-01,purchased,,ann@example.com,,,PAR01",
+            "b,2024-05-02,purchased,,,,L-1,PAR01",
+            "c,2024-05-03,purchased,,ann@example.com,,L-1,PAR01",
+            "d,2024-05-04,purchased,,,,L-1,PAR01",
+            "e,2024-05-05,purchased,,ann@example.com,,,PAR01",
+        ),
+    )
+    # Windows (a, b), (c, d), (e): the first creates Ann by email and a loyalty-id profile it cannot link
+    # to her; the second links them (one merge, as between any two customers already in the database).
+    assert job.imported == 5 and job.rows == 5
+    assert Merge.objects.count() == 1
+    survivor = Customer.objects.live().get()
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {survivor.pk}
+    assert set(survivor.identifiers.values_list("kind", flat=True)) == {"email", "loyalty_id"}
+
+
 def test_rows_after_a_merge_in_an_earlier_batch_of_the_same_file_go_to_the_survivor(tmp_path, pos, settings):
     import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,,ann@example.com,,,PAR01"))
     import_file(source=pos, path=feed(tmp_path, "b.csv", "b,2024-05-01,purchased,,,,L-1,PAR01"))
