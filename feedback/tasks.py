@@ -13,30 +13,24 @@ from django.db import OperationalError
 from feedback import services
 
 SEND_QUEUE = "sends"
+# Idempotent database jobs: redelivered if the worker dies, retried with backoff while the database is away.
+DB_JOB = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 10,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
 
 
-@shared_task(
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=10,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(**DB_JOB)
 def invitations_schedule() -> int:
     return services.invitations_schedule().created
 
 
-@shared_task(
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=10,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(**DB_JOB)
 def invitations_send_due(max_batches: int | None = 50) -> int:
     """Create what is newly due, then send it: the same service as ``manage.py send_due_invitations``.
 
@@ -49,15 +43,7 @@ def invitations_send_due(max_batches: int | None = 50) -> int:
     return sent
 
 
-@shared_task(
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    retry_backoff_max=30,
-    max_retries=5,
-)
+@shared_task(**DB_JOB | {"retry_backoff": 2, "retry_backoff_max": 30})
 def answers_apply() -> int:
     """Pending answers (committed by the answer POST) become responses, summaries and follow-ups.
 

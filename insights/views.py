@@ -102,8 +102,9 @@ def customers(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.GET.get("fragment") == "repeat":
         response = render(request, "insights/customers.html#repeat", context)
-        # 286 stops the polling once the figures are in.
-        return response if repeat["pending"] else _stop_polling(response)
+        if not repeat["pending"]:
+            response.status_code = HttpResponseStopPolling.status_code  # 286: the figures are in
+        return response
     return render(request, "insights/customers.html", context)
 
 
@@ -114,12 +115,6 @@ def _count_repeat_figures_soon(scope, period) -> None:
     key = f"insights:repeat-count:{','.join(codes) if codes is not None else '*'}:{period.start}:{period.end}"
     if cache.add(key, 1, timeout=COUNT_RETRY):
         tasks.count_repeat_figures.delay(codes, period.start.isoformat(), period.end.isoformat())
-
-
-def _stop_polling(response: HttpResponse) -> HttpResponse:
-    stop = HttpResponseStopPolling(response.content)
-    stop["Content-Type"] = response["Content-Type"]
-    return stop
 
 
 @staff_required(*MANAGERS)
