@@ -86,32 +86,54 @@ def search_tokens(first_name: str, last_name: str, preferred_name: str = "") -> 
     return tokens
 
 
-# The SQL twin of search_tokens(); the migration creates it from this text. Only pg_catalog built-ins, so
-# that a pg_dump restore (empty search_path) can recompute the generated column.
-SEARCH_TOKENS_FUNCTION = r"""
+# The SQL twin of search_tokens(); migration ``search_tokens_faster`` creates it from this text. Only pg_catalog
+# built-ins (and PL/pgSQL, present in every database), so that a pg_dump restore (empty search_path) can recompute
+# the generated column. Every new customer pays for it (an import creates ~200k per 1M rows), hence two shortcuts
+# over the plain-SQL first version (migration ``search_fields``), with the same tokens: only names with a Latin
+# letter beyond ASCII go through the ~700-character translate() table (everything else just lowercases), and
+# the tokens are collected in a loop rather than three set-returning subqueries per word. 211k names of the
+# import benchmark: 7.1 s -> 3.4 s (tests hold it to the Python twin on both paths).
+_FUNCTION_PARTS = {
+    "latin": "\u00c0-\u024f\u1e00-\u1eff",  # every letter of the fold table but A-Z is in these two blocks
+    "from": FOLD_FROM + APOSTROPHES.replace("'", "''"),
+    "to": FOLD_TO,
+    "apostrophes": APOSTROPHES.replace("'", "''"),
+    "max": MAX_WORD,
+}
+_FUNCTION_TEMPLATE = r"""
 CREATE OR REPLACE FUNCTION profiles_search_tokens(first_name text, last_name text, preferred_name text)
-RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT coalesce(array_agg(DISTINCT element ORDER BY element), '{}'::text[])
-  FROM (
-    SELECT word FROM pg_catalog.regexp_split_to_table(
-      pg_catalog.lower(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.translate(
-        coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(preferred_name, ''),
-        '%(from)s', '%(to)s'), 'ß', 'ss'), 'æ', 'ae'), 'œ', 'oe')),
-      '[\s.,;/_-]+') AS word
-    WHERE word <> ''
-  ) AS words
-  CROSS JOIN LATERAL (
-    SELECT pg_catalog.left(word, n) AS element
-    FROM pg_catalog.generate_series(least(2, pg_catalog.length(word)), least(pg_catalog.length(word), %(max)s)) AS n
-    UNION ALL
-    SELECT '~' || word WHERE pg_catalog.length(word) BETWEEN 3 AND %(max)s
-    UNION ALL
-    SELECT '~' || pg_catalog.left(word, n - 1) || pg_catalog.substr(word, n + 1)
-    FROM pg_catalog.generate_series(1, pg_catalog.length(word)) AS n
-    WHERE pg_catalog.length(word) BETWEEN 3 AND %(max)s
-  ) AS elements
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  names text := coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(preferred_name, '');
+  word text;
+  size int;
+  n int;
+  tokens text[] := '{}';
+BEGIN
+  IF names ~ '[%(latin)s]' THEN
+    names := pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+      pg_catalog.translate(names, '%(from)s', '%(to)s'), 'ß', 'ss'), 'æ', 'ae'), 'œ', 'oe');
+  ELSE
+    names := pg_catalog.translate(names, '%(apostrophes)s', '');
+  END IF;
+  FOREACH word IN ARRAY pg_catalog.regexp_split_to_array(pg_catalog.lower(names), '[\s.,;/_-]+') LOOP
+    CONTINUE WHEN word = '';
+    size := pg_catalog.length(word);
+    FOR n IN least(2, size)..least(size, %(max)s) LOOP
+      tokens := tokens || pg_catalog.left(word, n);
+    END LOOP;
+    IF size BETWEEN 3 AND %(max)s THEN
+      tokens := tokens || ('~' || word);
+      FOR n IN 1..size LOOP
+        tokens := tokens || ('~' || pg_catalog.left(word, n - 1) || pg_catalog.substr(word, n + 1));
+      END LOOP;
+    END IF;
+  END LOOP;
+  RETURN ARRAY(SELECT DISTINCT token FROM pg_catalog.unnest(tokens) AS token ORDER BY token);
+END
 $fn$;
-""" % {"from": FOLD_FROM + APOSTROPHES.replace("'", "''"), "to": FOLD_TO, "max": MAX_WORD}  # noqa: S608, UP031
+"""
+SEARCH_TOKENS_FUNCTION = _FUNCTION_TEMPLATE % _FUNCTION_PARTS
 
 
 @dataclass(frozen=True)
