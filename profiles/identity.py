@@ -328,6 +328,7 @@ EPOCH_SQL = """
            (SELECT coalesce(max(id), 0) FROM profiles_erasedidentifier)
 """
 CACHE_LIMIT = 1_000_000
+LOOKUP_COPY_MIN = 5000  # identifiers looked up by COPY into a temporary table from this many on (else an array)
 
 
 class IdentityCache:
@@ -475,32 +476,19 @@ class BatchResolver:
         erased: set[tuple[str, str, str]] = set()
         if not keys:
             return erased
-        kinds, namespaces, values = [], [], []
+        lookup: set[tuple[str, str, str]] = set()
         with connection.cursor() as cursor:
             self.cache.sync(cursor)
             cached = self.cache.owner
             for key in keys:
                 owner = cached.get(key)
                 if owner is None:
-                    kinds.append(key[0])
-                    namespaces.append(key[1])
-                    values.append(key[2])
+                    lookup.add(key)
                 else:
                     self.owner[key] = owner
-            lookup = set(zip(kinds, namespaces, values, strict=True))
-            cursor.execute(
-                """
-                SELECT i.kind, i.namespace, i.value, i.customer_id, c.merged_into_id, c.erased_at IS NOT NULL
-                FROM profiles_identifier i
-                JOIN profiles_customer c ON c.id = i.customer_id
-                WHERE (i.kind, i.namespace, i.value) IN (
-                    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[])
-                )
-                """,
-                [kinds, namespaces, values],
-            )
+            owners = self._owners(cursor, lookup)
             merged: dict[tuple, int] = {}
-            for kind, namespace, value, customer_id, merged_into, is_erased in cursor.fetchall():
+            for kind, namespace, value, customer_id, merged_into, is_erased in owners:
                 key = (kind, namespace, value)
                 if is_erased:
                     erased.add(key)
@@ -536,6 +524,43 @@ class BatchResolver:
                 )
                 self.kept_apart = {tuple(pair) for pair in cursor.fetchall()}
         return erased
+
+    @staticmethod
+    def _owners(cursor, keys: set[tuple[str, str, str]]) -> list[tuple]:
+        """(kind, namespace, value, customer, merged into, erased?) of the identifiers among these keys."""
+        columns = "i.kind, i.namespace, i.value, i.customer_id, c.merged_into_id, c.erased_at IS NOT NULL"
+        if len(keys) < LOOKUP_COPY_MIN:
+            kinds, namespaces, values = (list(column) for column in zip(*keys, strict=True)) if keys else ([], [], [])
+            cursor.execute(
+                f"""
+                SELECT {columns} FROM profiles_identifier i JOIN profiles_customer c ON c.id = i.customer_id
+                WHERE (i.kind, i.namespace, i.value) IN (
+                    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[])
+                )
+                """,  # noqa: S608 - constant column list
+                [kinds, namespaces, values],
+            )
+            return cursor.fetchall()
+        # A file's window has ~430k keys: as array literals in the query text they took ~1.4 s to write out,
+        # by COPY ~0.3 s.
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS identity_lookup"
+            " (kind varchar(20), namespace varchar(100), value varchar(320)) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy("COPY identity_lookup (kind, namespace, value) FROM STDIN") as copy:
+            for key in keys:
+                copy.write_row(key)
+        cursor.execute("ANALYZE identity_lookup")
+        cursor.execute(
+            f"""
+            SELECT {columns} FROM identity_lookup k
+            JOIN profiles_identifier i ON (i.kind, i.namespace, i.value) = (k.kind, k.namespace, k.value)
+            JOIN profiles_customer c ON c.id = i.customer_id
+            """  # noqa: S608 - constant column list
+        )
+        found = cursor.fetchall()
+        cursor.execute("TRUNCATE identity_lookup")
+        return found
 
     def _follow_merges(self, cursor, merged: dict, erased: set) -> None:
         pending = dict(merged)

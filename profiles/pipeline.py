@@ -187,8 +187,12 @@ def _traits_apply(
     """
     latest: dict[int, dict] = {}
     for index, row in enumerate(rows):
+        if not (row.traits or row.consents):
+            continue
         customer = customer_of[index]
-        if customer is None or not (row.traits or row.consents):
+        # New customers were created with these values (a fresh file is nearly all of them): nothing to
+        # gather. A later batch's rows of theirs go through the UPDATE's own unchanged-row check.
+        if customer is None or customer in new_customers:
             continue
         data = latest.setdefault(customer, {})
         data.update(row.traits)
@@ -198,10 +202,7 @@ def _traits_apply(
         # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).
         values = {k: (v[0] if isinstance(v, tuple) else v) for k, v in data.items()}
         known = applied.get(customer)
-        if customer in new_customers:
-            del latest[customer]  # created with these values
-            applied[customer] = values
-        elif known is not None and all(known.get(k) == v for k, v in values.items()):
+        if known is not None and all(known.get(k) == v for k, v in values.items()):
             del latest[customer]
         else:
             applied[customer] = {**known, **values} if known else values

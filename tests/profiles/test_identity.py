@@ -20,13 +20,21 @@ def pos(store):
     return SourceFactory(name="pos", kind="store")
 
 
+@pytest.fixture(params=["array", "copy"])
+def lookup(request, monkeypatch):
+    """Known identifiers are looked up by an array in the query (a few) or by COPY (a big file's window)."""
+    if request.param == "copy":
+        monkeypatch.setattr("profiles.identity.LOOKUP_COPY_MIN", 0)
+    return request.param
+
+
 def feed(tmp_path, name: str, *lines: str):
     path = tmp_path / name
     path.write_text("\n".join([HEADER, *lines]) + "\n")
     return path
 
 
-def test_a_row_linking_two_customers_merges_them_and_records_which_identifier_and_row(tmp_path, pos):
+def test_a_row_linking_two_customers_merges_them_and_records_which_identifier_and_row(tmp_path, pos, lookup):
     import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,,ann@example.com,,,PAR01"))
     import_file(source=pos, path=feed(tmp_path, "b.csv", "b,2024-05-02,purchased,,,,L-77,PAR01"))
     older, newer = Customer.objects.order_by("pk")
@@ -181,7 +189,7 @@ def test_the_shared_value_limit_is_per_kind_and_configurable(tmp_path, pos, sett
     assert Customer.objects.count() == 2 and MatchReview.objects.count() == 1
 
 
-def test_rows_of_an_erased_customer_are_rejected_and_never_recreate_her(tmp_path, pos):
+def test_rows_of_an_erased_customer_are_rejected_and_never_recreate_her(tmp_path, pos, lookup):
     import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,C9,gone@example.com,,,PAR01"))
     customer = Customer.objects.get()
     identifiers_tombstone(customer_ids=[customer.pk])
@@ -203,7 +211,7 @@ def test_rows_of_an_erased_customer_are_rejected_and_never_recreate_her(tmp_path
     assert not Identifier.objects.filter(value="gone@example.com").exists()
 
 
-def test_rows_pointing_at_a_customer_marked_erased_are_rejected(tmp_path, pos):
+def test_rows_pointing_at_a_customer_marked_erased_are_rejected(tmp_path, pos, lookup):
     customer = CustomerFactory()
     IdentifierFactory(customer=customer, value="gone@example.com")
     Customer.objects.filter(pk=customer.pk).update(erased_at="2024-01-01T00:00Z")
@@ -232,7 +240,7 @@ def test_look_alike_customers_are_suggested_for_review_and_never_merged(db):
     assert duplicate_suggestions_refresh() == 0  # never suggested twice
 
 
-def test_a_chain_of_merges_in_one_batch_ends_in_the_oldest_profile_and_each_step_can_be_undone(tmp_path, pos):
+def test_a_chain_of_merges_in_one_batch_ends_in_the_oldest_profile_and_each_step_can_be_undone(tmp_path, pos, lookup):
     import_file(
         source=pos,
         path=feed(
