@@ -35,6 +35,10 @@ from profiles.audit import pii_viewed, pii_viewed_many
 
 
 def _public(response: HttpResponse) -> HttpResponse:
+    """Headers of every customer page. Called inside the page's ``translation.override`` of her language, so
+    the Content-Language says the language the page is in, not the browser's (LocaleMiddleware only fills it
+    when it is missing)."""
+    response.headers.setdefault("Content-Language", translation.get_language())
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"  # the token must not leak to other sites
     response["X-Robots-Tag"] = "noindex, nofollow"

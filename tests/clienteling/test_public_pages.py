@@ -74,6 +74,19 @@ def test_the_question_page_keeps_its_csp_nonce_and_headers_in_her_language(clien
     assert not page.cookies
 
 
+@pytest.mark.parametrize("page", ["answer", "thanks", "unsubscribe"])
+def test_a_public_page_says_it_is_in_her_language_whatever_the_browser_asks_for(client, invitation, page):
+    invitation.language = "fr"
+    invitation.save(update_fields=["language"])
+    token = make_token(invitation)
+    if page == "thanks":
+        client.post(reverse("feedback:answer", args=[token]), {"score": "9"})
+    shown = client.get(reverse(f"feedback:{page}", args=[token]), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert shown.status_code == 200
+    assert '<html lang="fr">' in shown.text
+    assert shown["Content-Language"] == "fr"
+
+
 def test_the_public_pages_keep_their_rate_limit(client, invitation, settings):
     settings.FEEDBACK_RATE_LIMIT_PER_MINUTE = 2
     settings.WEB_WORKERS = 1
