@@ -30,7 +30,16 @@ from profiles import derived
 from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
 from profiles.events import RowReader, RowRejected
 from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
-from profiles.models import Identifier, ImportJob, ImportStatus, Merge, RejectedRow, Source, Touchpoint
+from profiles.models import (
+    Identifier,
+    ImportJob,
+    ImportStage,
+    ImportStatus,
+    Merge,
+    RejectedRow,
+    Source,
+    Touchpoint,
+)
 from profiles.pipeline import ImportSession, batch_write, identity_write, plan_split
 
 log = logging.getLogger(__name__)
@@ -161,10 +170,10 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "", **counts) -> None:
-    job.status, job.error, job.finished_at = status, error, timezone.now()
+    job.status, job.error, job.finished_at, job.stage = status, error, timezone.now(), ""
     for name, value in counts.items():
         setattr(job, name, value)
-    job.save(update_fields=["status", "error", "finished_at", *counts])
+    job.save(update_fields=["status", "error", "finished_at", "stage", *counts])
 
 
 def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
@@ -189,8 +198,11 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         # resolved over the whole window, so people are not created batch by batch and merged again later;
         # the window bounds the memory a file of any size takes.
         analyzed_at = 0
-        for window in _windows(_parsed_batches(channel_file, job, size=batch_size()), plan_batches()):
+        parsed = _reading_reported(_parsed_batches(channel_file, job, size=batch_size()), job, progress)
+        for window in _windows(parsed, plan_batches()):
+            _stage(job, ImportStage.MATCHING, progress)
             shares = _identities_write(job, window, session, touched)
+            _stage(job, ImportStage.WRITING, progress)
             for batch, share in zip(window, shares, strict=True):
                 _commit_batch(job, batch, session, touched, share)
                 written = job.imported + job.updated
@@ -201,6 +213,7 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
                     analyzed_at = written
                 if progress and not batch.last:
                     progress(job)
+    _stage(job, ImportStage.PROFILES, progress)
     _refresh_derived(job, touched, resumed=resumed_from > 0)
     try:
         with transaction.atomic():
@@ -210,6 +223,24 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         _finish(job, ImportStatus.SKIPPED, error="the same file was imported by another job meanwhile")
     if progress:
         progress(job)
+
+
+def _stage(job: ImportJob, stage: str, progress: Callable[[ImportJob], None] | None, **fields) -> None:
+    """Say what the job is doing now (the import page polls it; outside the batches' transactions)."""
+    ImportJob.objects.filter(pk=job.pk).update(stage=stage, **fields)
+    job.stage = stage
+    for name, value in fields.items():
+        setattr(job, name, value)
+    if progress:
+        progress(job)
+
+
+def _reading_reported(batches: Iterator[ParsedBatch], job: ImportJob, progress) -> Iterator[ParsedBatch]:
+    """The batches as they are read, each reported: a window of a big file is read before anything is
+    written (a 1M-row file: ~20 s), and the bar follows the reading meanwhile."""
+    for batch in batches:
+        _stage(job, ImportStage.READING, progress, bytes_read=batch.position)
+        yield batch
 
 
 def _identities_write(job: ImportJob, batches: list[ParsedBatch], session: ImportSession, touched: set[int]):

@@ -372,6 +372,16 @@ class ImportStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped (same file already imported)")
 
 
+class ImportStage(models.TextChoices):
+    """What a running job is doing: a big file spends as long matching people and updating profiles as it
+    does writing its rows, and the progress bar says so instead of sitting at 0 % or 100 %."""
+
+    READING = "reading", _("Reading rows")
+    MATCHING = "matching", _("Matching people")
+    WRITING = "writing", _("Writing rows")
+    PROFILES = "profiles", _("Updating profiles")
+
+
 class ImportJob(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="imports")
@@ -383,6 +393,8 @@ class ImportJob(models.Model):
     origin = models.CharField(max_length=20, default="cli")  # cli, upload, inbox
     size_bytes = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
+    stage = models.CharField(max_length=20, choices=ImportStage.choices, blank=True)
+    bytes_read = models.BigIntegerField(default=0, help_text=_("Bytes read and checked (ahead of those committed)."))
     rows = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
@@ -410,6 +422,22 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+    @property
+    def progress_bytes(self) -> int | None:
+        """Where the progress bar stands in the file, or None while the current stage has no measure of it."""
+        if self.stage == ImportStage.READING:
+            return self.bytes_read
+        if self.stage in (ImportStage.MATCHING, ImportStage.PROFILES):
+            return None
+        return self.bytes_done
+
+    @property
+    def progress_percent(self) -> int | None:
+        done = self.progress_bytes
+        if done is None or not self.size_bytes:
+            return None
+        return min(100, done * 100 // self.size_bytes)
 
     def summary_line(self) -> str:
         return f"rows={self.rows} imported={self.imported} updated={self.updated} duplicates={self.duplicates} rejected={self.rejected}"

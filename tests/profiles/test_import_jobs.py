@@ -41,6 +41,32 @@ def test_a_job_run_twice_acts_once(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_running_job_says_what_it_is_doing_and_how_far_it_has_read_before_it_writes(tmp_path, settings):
+    settings.IMPORT_BATCH_SIZE = 100
+    settings.IMPORT_PLAN_BATCHES = 2
+    source = SourceFactory(name="pos")
+    write_feed(tmp_path / "a.csv", 350)
+    seen = []
+
+    job = import_file(
+        source=source,
+        path=tmp_path / "a.csv",
+        progress=lambda job: seen.append((job.stage, job.progress_percent, job.rows)),
+    )
+
+    stages = [stage for stage, _, _ in seen]
+    # Two windows of two batches: each read, matched, then written; the profiles refreshed once at the end.
+    assert [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]] == [
+        "reading", "matching", "writing", "reading", "matching", "writing", "profiles", "",
+    ]  # fmt: skip
+    reading = [percent for stage, percent, rows in seen if stage == "reading"]
+    assert reading == sorted(reading) and reading[-1] == 100 and 0 < reading[0] < 100
+    assert all(rows == 0 for stage, _, rows in seen[:3])  # read ahead of writing anything
+    assert {percent for stage, percent, _ in seen if stage in ("matching", "profiles")} == {None}
+    assert job.status == ImportStatus.DONE and job.stage == "" and job.rows == 350
+
+
+@pytest.mark.django_db
 def test_the_inbox_scan_queues_new_files_of_known_sources_and_files_them_away(tmp_path, settings):
     settings.IMPORT_INBOX_DIR = tmp_path
     SourceFactory(name="pos")

@@ -97,6 +97,34 @@ def test_progress_polling_continues_while_running_and_stops_with_286_when_done(m
     assert "hx-trigger" not in done.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("stage", "shown", "value"),
+    [
+        ("reading", "Reading rows", 'value="30"'),  # bytes read, ahead of those written
+        ("matching", "Matching people…", None),  # no measure: a moving bar, no number
+        ("writing", "Writing rows", 'value="10"'),
+        ("profiles", "Updating profiles…", None),
+    ],
+)
+def test_the_progress_bar_follows_the_stage_of_a_running_job(manager_client, pos, stage, shown, value):
+    job = ImportJob.objects.create(
+        source=pos, filename="a.csv", status=ImportStatus.RUNNING, size_bytes=1000, bytes_read=300, bytes_done=100,
+        stage=stage,
+    )  # fmt: skip
+    url = reverse("profiles:import_detail", args=[job.public_id]) + "?fragment=progress"
+
+    fragment = manager_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+    assert shown in fragment
+    bar = fragment.split("<progress", 1)[1].split(">", 1)[0]
+    if value:
+        assert value in bar
+    else:
+        assert "value=" not in bar
+    listed = manager_client.get(reverse("profiles:imports")).content.decode()
+    assert shown.rstrip("…") in listed
+
+
 def test_the_detail_page_lists_rejected_rows_and_downloads_them_as_formula_safe_csv(manager_client, pos, tmp_path):
     path = tmp_path / "a.csv"
     path.write_text(

@@ -78,10 +78,12 @@ class Command(BaseCommand):
             return None
 
         def show(job: ImportJob) -> None:
-            share = job.bytes_done / job.size_bytes if job.size_bytes else 0
-            filled = int(share * 30)
-            bar = "#" * filled + "-" * (30 - filled)
-            self.stdout.write(f"\r{path.name} [{bar}] {share:4.0%} {job.rows} rows", ending="")
+            percent = job.progress_percent
+            filled = (percent or 0) * 30 // 100
+            bar = "#" * filled + "-" * (30 - filled) if percent is not None else "." * 30
+            stage = f" {job.get_stage_display().lower()}" if job.stage else ""
+            shown = f"{percent:3d}%" if percent is not None else "    "
+            self.stdout.write(f"\r\033[K{path.name} [{bar}] {shown} {job.rows} rows{stage}", ending="")
             self.stdout.flush()
 
         return show
