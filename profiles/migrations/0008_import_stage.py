@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='importjob',
             name='stage',
-            field=models.CharField(blank=True, choices=[('reading', 'Reading and checking rows'), ('matching', 'Matching people across channels'), ('writing', 'Writing rows'), ('profiles', 'Updating profiles (summaries and interests)')], max_length=20),
+            field=models.CharField(blank=True, choices=[('reading', 'Reading rows'), ('matching', 'Matching people'), ('writing', 'Writing rows'), ('profiles', 'Updating profiles')], max_length=20),
         ),
     ]

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from profiles import derived
 from profiles.derived import MomentTally, customers_refresh, interest_reason, recent_interests_refresh
-from profiles.models import Customer, CustomerSummary, Interest, Touchpoint
+from profiles.models import Customer, CustomerSummary, Identifier, Interest, Touchpoint
 from profiles.services import touchpoint_record
 from tests.factories import CustomerFactory, SourceFactory
 
@@ -375,3 +375,19 @@ def test_a_refresh_split_over_two_connections_writes_what_one_connection_writes(
     assert len(threads) == 2 and all(name.startswith("refresh") for name in threads)
     assert _derived_rows(ids) == serial
     assert serial[0] and serial[1] and {lifecycle for _, lifecycle in serial[2]} == {"new"}
+
+
+def test_deleting_a_customer_still_removes_her_identifiers_summary_and_interests():
+    # These tables carry no database foreign key (the import's commit checked ~1.7M rows): the ORM cascades.
+    her, other = CustomerFactory(), CustomerFactory()
+    for customer in (her, other):
+        customer.identifiers.create(kind="email", value=f"c{customer.pk}@example.com")
+        tp(customer, "cart_added", at("2026-11-20"), **TRAIL)
+    customers_refresh([her.pk, other.pk])
+    assert Interest.objects.filter(customer=her).exists() and CustomerSummary.objects.filter(customer=her).exists()
+
+    her.delete()
+
+    for model in (Interest, CustomerSummary, Identifier):
+        assert not model.objects.filter(customer_id=her.pk).exists(), model.__name__
+        assert model.objects.filter(customer=other).exists(), model.__name__
