@@ -288,68 +288,84 @@ weighted AS (
   ) AS k(kind, key, label)
   WHERE k.key <> ''
 ),
-scored AS (
-  SELECT customer_id, kind, key, sum(score) AS score, max(occurred_at) AS last_at,
-         (array_agg(label ORDER BY occurred_at DESC) FILTER (WHERE label <> ''))[1] AS label
-  FROM weighted GROUP BY customer_id, kind, key
-),
-kept AS (
-  SELECT * FROM (
-    SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY score DESC, last_at DESC, key) AS rank
-    FROM scored WHERE score > 0.001
-  ) ranked WHERE rank <= %(per_kind)s
-),
 tallies AS (
-  SELECT k.customer_id, k.kind, k.key, coalesce(k.label, k.key) AS label, k.score, k.last_at, w.moment, w.verb,
-         count(*) AS n, min(w.occurred_at) AS first_at, max(w.occurred_at) AS latest_at,
-         coalesce((array_agg(w.size ORDER BY w.occurred_at DESC) FILTER (WHERE w.size <> ''))[1], '') AS size,
-         bool_and(w.channel IN ('web', 'app')) AS online, bool_and(w.channel IN ('store', 'kiosk')) AS in_store
-  FROM kept k JOIN weighted w USING (customer_id, kind, key)
-  GROUP BY k.customer_id, k.kind, k.key, k.label, k.score, k.last_at, w.moment, w.verb
+  -- One row per interest and moment, from its latest touchpoint. Window functions over one sort rather than
+  -- GROUP BY: the "latest label" and "latest size" would be ordered aggregates, one small sort per group.
+  -- (A key is never empty, so neither is its label: 'category' and 'brand' are lower(label), 'product' is the
+  -- SKU, else the lowercased name, and the label the name, else the SKU.)
+  SELECT customer_id, kind, key, moment, verb, label, latest_at, n, first_at, score, size, online, in_store
+  FROM (
+    SELECT customer_id, kind, key, moment, verb, label, occurred_at AS latest_at,
+           row_number() OVER m_all AS rn, count(*) OVER m_all AS n, min(occurred_at) OVER m_all AS first_at,
+           sum(score) OVER m_all AS score,
+           coalesce((array_agg(size) FILTER (WHERE size <> '') OVER m_all)[1], '') AS size,
+           bool_and(channel IN ('web', 'app')) OVER m_all AS online,
+           bool_and(channel IN ('store', 'kiosk')) OVER m_all AS in_store
+    FROM weighted
+    WINDOW m AS (PARTITION BY customer_id, kind, key, moment ORDER BY occurred_at DESC),
+           m_all AS (m ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ) latest_first WHERE rn = 1
 ),
-latest AS (
-  -- The three most recent moments of each interest, each with its days in the display time zone.
+interests AS (
+  -- Per interest: its score (the sum of its moments' scores), latest touchpoint and its label, and its
+  -- moments most recent first.
   SELECT * FROM (
-    SELECT t.*, row_number() OVER (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment) AS pos,
-           (first_at AT TIME ZONE %(tz)s)::date AS first_day, (latest_at AT TIME ZONE %(tz)s)::date AS last_day
+    SELECT t.*, row_number() OVER i_all AS pos, first_value(label) OVER i_all AS key_label,
+           sum(score) OVER i_all AS total, max(latest_at) OVER i_all AS last_at
     FROM tallies t
-  ) ranked WHERE pos <= 3
+    WINDOW i AS (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment),
+           i_all AS (i ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ) ranked WHERE pos <= 3 AND total > 0.001
 ),
 clauses AS (
-  SELECT l.customer_id, l.kind, l.key, l.label, l.score, l.last_at, l.pos,
+  -- The three most recent moments of each interest, each with its days in the display time zone.
+  SELECT l.customer_id, l.kind, l.key, l.key_label, l.total, l.last_at, l.pos, l.latest_at, l.moment,
          CASE WHEN l.moment = 'cart_added' THEN
-                l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.label || coalesce(' (' || nullif(sized, '') || ')', '')
+                l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.key_label || coalesce(' (' || nullif(sized, '') || ')', '')
                                       ELSE coalesce(nullif(sized, ''), 'it') END || ' to cart'
-              ELSE l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.label ELSE 'it' END END
+              ELSE l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.key_label ELSE 'it' END END
          || CASE WHEN l.n > 1 THEN ' ' || l.n || 'x' ELSE '' END
          || CASE WHEN l.online AND l.moment NOT IN ('cart_added', 'wishlisted', 'checkout_started') THEN ' online'
                  WHEN l.in_store THEN ' in store' ELSE '' END
          || ' ' || CASE
-              WHEN l.n > 1 AND NOT this_week THEN 'since ' || first_text
-              WHEN l.first_day = l.last_day AND l.last_day = d.today THEN 'today'
-              WHEN l.first_day = l.last_day AND l.last_day = d.today - 1 THEN 'yesterday'
+              WHEN l.n > 1 AND NOT this_week THEN 'since ' || to_char(first_day, 'Mon ') || date_part('day', first_day)::int
+                   || CASE WHEN date_part('year', first_day) <> date_part('year', d.today)
+                           THEN ', ' || date_part('year', first_day)::int ELSE '' END
+              WHEN first_day = last_day AND last_day = d.today THEN 'today'
+              WHEN first_day = last_day AND last_day = d.today - 1 THEN 'yesterday'
               WHEN this_week THEN 'this week'
-              ELSE 'on ' || last_text END AS clause
-  FROM latest l
-  CROSS JOIN (SELECT (%(now)s::timestamptz AT TIME ZONE %(tz)s)::date AS today) d
+              -- 'Mon' (not 'TMMon') is the English abbreviation whatever the server's locale, as Python's %%b in C.
+              ELSE 'on ' || to_char(last_day, 'Mon ') || date_part('day', last_day)::int
+                   || CASE WHEN date_part('year', last_day) <> date_part('year', d.today)
+                           THEN ', ' || date_part('year', last_day)::int ELSE '' END END AS clause
+  FROM interests l
+  CROSS JOIN (SELECT today, today - (date_part('isodow', today)::int - 1) AS monday
+              FROM (SELECT (%(now)s::timestamptz AT TIME ZONE %(tz)s)::date AS today) t) d
   CROSS JOIN LATERAL (SELECT
       CASE WHEN l.size <> '' AND l.kind <> 'brand' THEN 'size ' || l.size ELSE '' END AS sized,
-      -- ISO year and week: the calendar week, Monday first.
-      to_char(l.first_day, 'IYYY-IW') = to_char(d.today, 'IYYY-IW') AS this_week,
-      -- 'Mon' (not 'TMMon') is the English abbreviation whatever the server's locale, as Python's %%b in C.
-      to_char(l.first_day, 'Mon ') || date_part('day', l.first_day)::int
-        || CASE WHEN date_part('year', l.first_day) <> date_part('year', d.today)
-                THEN ', ' || date_part('year', l.first_day)::int ELSE '' END AS first_text,
-      to_char(l.last_day, 'Mon ') || date_part('day', l.last_day)::int
-        || CASE WHEN date_part('year', l.last_day) <> date_part('year', d.today)
-                THEN ', ' || date_part('year', l.last_day)::int ELSE '' END AS last_text
+      (l.first_at AT TIME ZONE %(tz)s)::date AS first_day, (l.latest_at AT TIME ZONE %(tz)s)::date AS last_day
   ) f
+  -- The ISO week, Monday first (the calendar week): a day within seven days of this week's Monday.
+  CROSS JOIN LATERAL (SELECT f.first_day >= d.monday AND f.first_day < d.monday + 7 AS this_week) w
+),
+reasons AS (
+  SELECT * FROM (
+    SELECT customer_id, kind, key, key_label, total, last_at, pos,
+           clause || coalesce('; ' || lead(clause, 1) OVER c, '') || coalesce('; ' || lead(clause, 2) OVER c, '') AS reason
+    FROM clauses
+    WINDOW c AS (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment)
+  ) joined WHERE pos = 1
+),
+kept AS (
+  SELECT * FROM (
+    SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY total DESC, last_at DESC, key) AS rank
+    FROM reasons
+  ) ranked WHERE rank <= %(per_kind)s
 )
 INSERT INTO profiles_interest (customer_id, kind, key, label, score, reason, last_at)
-SELECT customer_id, kind, left(key, 200), left(label, 200), round(score::numeric, 4)::float8,
-       left(string_agg(clause, '; ' ORDER BY pos), 300), last_at
-FROM clauses
-GROUP BY customer_id, kind, key, label, score, last_at
+SELECT customer_id, kind, left(key, 200), left(key_label, 200), round(total::numeric, 4)::float8,
+       left(reason, 300), last_at
+FROM kept
 """
 
 
