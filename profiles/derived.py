@@ -91,7 +91,7 @@ CREATE TEMP TABLE refresh_tp AS
   FROM profiles_touchpoint t JOIN refresh_ids r ON r.id = t.customer_id
 """
 
-# Order statistics shared by the summary and the lifecycle.
+# Order statistics, for the summary and the lifecycle.
 _ORDERS_CTE = """
 orders AS (
   SELECT customer_id,
@@ -107,7 +107,7 @@ orders AS (
 """
 
 # Constant SQL fragments only (values are always parameters).
-_UPSERT_SUMMARY = (
+_UPSERT_SUMMARY_AND_LIFECYCLE = (
     "WITH "  # noqa: S608
     + _ORDERS_CTE
     + """,
@@ -210,7 +210,8 @@ open_complaint AS (
     WHERE r.customer_id = c.customer_id AND r.occurred_at >= c.occurred_at AND r.moment <> 'complaint'
       AND (r.event = 'complaint_resolved' OR r.properties ->> 'resolved' = 'true'
            OR coalesce(r.properties ->> 'resolution', '') <> ''))
-)
+),
+upsert AS (
 INSERT INTO profiles_customersummary (
   customer_id, first_seen_at, last_seen_at, last_visit_at, last_visit_store, last_purchase_at, last_purchase,
   visit_count, order_count, lifetime_value, currency, preferred_store, channels, open_cart, wishlist, sizes,
@@ -247,13 +248,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
     THEN EXCLUDED.last_feedback_score ELSE profiles_customersummary.last_feedback_score END,
   last_feedback_at = greatest(EXCLUDED.last_feedback_at, profiles_customersummary.last_feedback_at),
   updated_at = EXCLUDED.updated_at
-"""
-)
-
-_UPDATE_LIFECYCLE = (
-    "WITH "  # noqa: S608
-    + _ORDERS_CTE
-    + """,
+),
+-- The lifecycle, in the same statement so that the order statistics are computed once for both.
 stage AS (
   SELECT r.id, CASE
       WHEN coalesce(o.order_count, 0) = 0 THEN 'prospect'
@@ -383,7 +379,10 @@ def customers_refresh(customer_ids: Iterable[int], *, workers: int = 1) -> None:
     """
     ids = sorted({int(pk) for pk in customer_ids if pk is not None})
     if workers > 1 and len(ids) >= PARALLEL_MIN and not connection.in_atomic_block:
-        size = min(BATCH_SIZE, math.ceil(len(ids) / workers))
+        # Chunks of equal size, as many as a multiple of the workers: 210,000 customers in 5 chunks of 50,000
+        # and one of 10,000 would leave one worker alone with the last one; 6 chunks of 35,000 keep both busy.
+        count = math.ceil(math.ceil(len(ids) / BATCH_SIZE) / workers) * workers
+        size = math.ceil(len(ids) / count)
         chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             for _ in pool.map(_refresh_on_own_connection, chunks):
@@ -435,6 +434,8 @@ def _refresh_batch(ids: list[int]) -> None:
     with connection.cursor() as cursor:
         # The aggregates sort and hash the whole batch: with the 4 MB default they spill to disk.
         cursor.execute("SET LOCAL work_mem = '64MB'")
+        # Compiling these statements' expressions costs more (~0.1 s per 50,000 customers) than it saves.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_DROP_TEMP)
         cursor.execute(_COPY_IDS, params)
         # Statistics first: without them the planner guesses a big id list and scans every touchpoint,
@@ -447,8 +448,7 @@ def _refresh_batch(ids: list[int]) -> None:
             "AND customer_id NOT IN (SELECT id FROM refresh_ids)",
             params,
         )
-        cursor.execute(_UPSERT_SUMMARY, params)
-        cursor.execute(_UPDATE_LIFECYCLE, params)
+        cursor.execute(_UPSERT_SUMMARY_AND_LIFECYCLE, params)
         cursor.execute("DELETE FROM profiles_interest WHERE customer_id = ANY(%(ids)s)", params)
         cursor.execute(_INSERT_INTERESTS, params)
         cursor.execute(_DROP_TEMP)
