@@ -2,8 +2,8 @@
 
 Everything is computed set-based from her touchpoints, in a handful of SQL statements per batch of up to
 50,000 customers (measured in docs/benchmarks.md, "Derived data refresh"): the batch's touchpoints are
-copied once into a temporary table, the summary is upserted with ``INSERT ... ON CONFLICT``, the lifecycle
-is updated in one ``UPDATE``, and interests are replaced (``DELETE`` + one ``INSERT ... SELECT`` that also
+copied once into a temporary table, the summary is upserted with ``INSERT ... ON CONFLICT`` and the lifecycle
+updated by the same statement, and interests are replaced (``DELETE`` + one ``INSERT ... SELECT`` that also
 writes their reason sentences: ``interest_reason`` below is the readable reference of those rules).
 
 Summary rules
@@ -41,6 +41,7 @@ recent ones (``recent_interests_refresh``) so that yesterday's "today" does not 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -382,8 +383,8 @@ def customers_refresh(customer_ids: Iterable[int], *, workers: int = 1) -> None:
         # Chunks of equal size, as many as a multiple of the workers: 210,000 customers in 5 chunks of 50,000
         # and one of 10,000 would leave one worker alone with the last one; 6 chunks of 35,000 keep both busy.
         count = math.ceil(math.ceil(len(ids) / BATCH_SIZE) / workers) * workers
-        size = math.ceil(len(ids) / count)
-        chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+        bounds = [len(ids) * index // count for index in range(count + 1)]
+        chunks = [ids[start:end] for start, end in itertools.pairwise(bounds) if end > start]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             for _ in pool.map(_refresh_on_own_connection, chunks):
                 pass  # re-raises a chunk's error here

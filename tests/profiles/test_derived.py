@@ -375,3 +375,13 @@ def test_a_refresh_split_over_two_connections_writes_what_one_connection_writes(
     assert len(threads) == 2 and all(name.startswith("refresh") for name in threads)
     assert _derived_rows(ids) == serial
     assert serial[0] and serial[1] and {lifecycle for _, lifecycle in serial[2]} == {"new"}
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction: a refresh inside one stays on its connection
+def test_a_parallel_refresh_splits_into_equal_chunks_a_multiple_of_the_workers(monkeypatch):
+    chunks = []
+    monkeypatch.setattr(derived, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(derived, "BATCH_SIZE", 4)
+    monkeypatch.setattr(derived, "_refresh_on_own_connection", chunks.append)
+    customers_refresh(range(1, 11), workers=2)  # 10 customers, at most 4 a chunk: 3 chunks would idle a worker
+    assert sorted(chunks) == [[1, 2], [3, 4, 5], [6, 7], [8, 9, 10]]
