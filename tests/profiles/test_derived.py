@@ -391,3 +391,13 @@ def test_deleting_a_customer_still_removes_her_identifiers_summary_and_interests
     for model in (Interest, CustomerSummary, Identifier):
         assert not model.objects.filter(customer_id=her.pk).exists(), model.__name__
         assert model.objects.filter(customer=other).exists(), model.__name__
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction: a refresh inside one stays on its connection
+def test_a_parallel_refresh_splits_into_equal_chunks_a_multiple_of_the_workers(monkeypatch):
+    chunks = []
+    monkeypatch.setattr(derived, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(derived, "BATCH_SIZE", 4)
+    monkeypatch.setattr(derived, "_refresh_on_own_connection", chunks.append)
+    customers_refresh(range(1, 11), workers=2)  # 10 customers, at most 4 a chunk: 3 chunks would idle a worker
+    assert sorted(chunks) == [[1, 2], [3, 4, 5], [6, 7], [8, 9, 10]]
