@@ -152,29 +152,46 @@ class ChannelFile:
     def records(self, *, after_line: int = 0) -> Iterator[Record]:
         """Records whose last line is after ``after_line`` (the resume point of an interrupted job)."""
         if self.facts.format == "csv":
-            yield from self._csv_records(after_line)
+            for line, end_line, cells, problem in self.csv_records(after_line=after_line):
+                yield Record(line=line, end_line=end_line, payload=cells, problem=problem)
         else:
             yield from self._jsonl_records(after_line)
 
-    def _csv_records(self, after_line: int) -> Iterator[Record]:
+    def csv_records(self, *, after_line: int = 0) -> Iterator[tuple[int, int, list[str], str]]:
+        """The CSV records as ``records`` has them, as plain (line, end line, cells, problem) tuples (the
+        importer reads millions)."""
         reader = self._reader
-        # line_num counts lines read by this reader; the header line was read before it.
+        # line_num counts lines read by this reader; the header line was read before it. A record starts on
+        # the line after the end of the one before it (or of whatever the reader skipped or could not read).
         offset = self._header_lines
+        end = reader.line_num + offset
         while True:
-            start = reader.line_num + offset + 1
             try:
-                cells = next(reader)
-            except StopIteration:
+                for cells in reader:
+                    start, end = end + 1, reader.line_num + offset
+                    if end <= after_line or not cells or (len(cells) == 1 and not cells[0].strip()):
+                        continue
+                    yield start, end, cells, ""
                 return
             except csv.Error as exc:
-                end = reader.line_num + offset
+                start, end = end + 1, reader.line_num + offset
                 if end > after_line:
-                    yield Record(line=start, end_line=end, payload=[], problem=f"unreadable CSV: {exc}")
-                continue
-            end = reader.line_num + offset
-            if end <= after_line or not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            yield Record(line=start, end_line=end, payload=cells)
+                    yield start, end, [], f"unreadable CSV: {exc}"
+
+    def raw_texts(self, lines: set[int]) -> dict[int, str]:
+        """The raw text of the records starting on these lines, read again from a new handle on the file
+        (the importer keeps no copy of its rows' cells for the rare row rejected after checking)."""
+        found: dict[int, str] = {}
+        if not lines:
+            return found
+        last = max(lines)
+        with ChannelFile(self.path, self.facts) as again:
+            for record in again.records(after_line=min(lines) - 1):
+                if record.line in lines:
+                    found[record.line] = raw_text(record)
+                if record.line >= last:
+                    break
+        return found
 
     def _jsonl_records(self, after_line: int) -> Iterator[Record]:
         line = 0
@@ -207,11 +224,16 @@ class ChannelFile:
 
 def raw_text(record: Record) -> str:
     """The record as it was written, for the rejected-rows list and its CSV download."""
-    if isinstance(record.payload, list):
-        return ",".join(_quote(cell) for cell in record.payload)[:10000]
-    if isinstance(record.payload, str):
-        return record.payload.rstrip("\r\n")[:10000]
-    return json.dumps(record.payload, ensure_ascii=False, default=str)[:10000]
+    return payload_text(record.payload)
+
+
+def payload_text(payload) -> str:
+    """``raw_text`` of a record with this payload."""
+    if isinstance(payload, list):
+        return ",".join(_quote(cell) for cell in payload)[:10000]
+    if isinstance(payload, str):
+        return payload.rstrip("\r\n")[:10000]
+    return json.dumps(payload, ensure_ascii=False, default=str)[:10000]
 
 
 def _quote(cell: str) -> str:

@@ -53,6 +53,7 @@ CHANNELS = frozenset(Channel.values)  # Django computes .values on every access:
 _AMOUNT = re.compile(r"-?\d{1,10}(?:\.\d{1,2})?")
 _moment_memo: dict[str, str | None] = {}
 _MISSING = object()
+_MEMO_LIMIT = 50_000  # distinct values remembered per column and file (by the CSV parser)
 CURRENCIES = frozenset(("EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "HKD", "SGD", "SEK", "NOK", "DKK"))
 
 
@@ -150,7 +151,9 @@ class RowReader:
     def __init__(self, *, source_name: str, default_channel: str):
         self.source_name = source_name
         self.default_channel = default_channel if default_channel in CHANNELS else Channel.WEB.value
-        self._normalized: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
+        # Normalized identifiers by raw value: one memo per kind, and per kind and region for phones (the
+        # only kind whose normalization reads the region), so a repeated value costs one dict lookup.
+        self._normalized: dict[str, dict[str, tuple[str, str, str] | None]] = {}
         self._phones: dict[str, str] = {}  # E.164 by digits, for normalize()
         self._stores: dict[str, tuple[zoneinfo.ZoneInfo, str]] = {}
 
@@ -173,17 +176,23 @@ class RowReader:
             if isinstance(raw, bool) or not isinstance(raw, int | float | str):
                 raise RowRejected(f"bad {kind.replace('_', ' ')}: not a text value")
             raw = str(raw)
-        memo = (kind, raw, region)
-        value = self._normalized.get(memo, _MISSING)
+        memo = self.identifier_memo(kind, region)
+        value = memo.get(raw, _MISSING)
         if value is _MISSING:
             try:
                 value = normalize(kind, raw, region=region, phones=self._phones)
             except InvalidIdentifier as exc:
                 raise RowRejected(f"bad {kind.replace('_', ' ')}: {exc}") from None
-            value = self._normalized[memo] = (
-                (kind, self.source_name if kind in SOURCE_SCOPED else "", value) if value else None
-            )
+            value = memo[raw] = (kind, self.source_name if kind in SOURCE_SCOPED else "", value) if value else None
         return value
+
+    def identifier_memo(self, kind: str, region: str) -> dict[str, tuple[str, str, str] | None]:
+        """The memo of ``identifier`` for this kind in this region (raw value -> key, None for a placeholder)."""
+        name = f"phone:{region}" if kind == "phone" else kind
+        memo = self._normalized.get(name)
+        if memo is None:
+            memo = self._normalized[name] = {}
+        return memo
 
     @staticmethod
     def when(raw: str, tz: zoneinfo.ZoneInfo, *, column: str = "occurred_at") -> datetime:
@@ -298,24 +307,58 @@ class RowReader:
 
     # -- channel CSV -----------------------------------------------------------------------------
     def csv_parser(self, header: list[str]):
-        """A function turning one CSV record (list of cells) into a ChannelRow, for this header."""
+        """A function turning one CSV record (list of cells) into a ChannelRow, for this header.
+
+        It runs once per row of files of millions of rows, so the work done per distinct cell value (checks,
+        normalization, stripping) is remembered by value for the file; a value that fails a check is never
+        remembered, so it fails again with the same reason, in the same order of checks. Repeated values
+        also come back as one shared string, which keeps the rows of a big window small.
+        """
         names = [name.strip().lower() for name in header]
         index = {name: i for i, name in reversed(list(enumerate(names))) if name}
         extra = [(i, name) for i, name in enumerate(names) if name and name not in CSV_COLUMNS]
         width = len(names)
         ident = [(kind, index[kind]) for kind in IDENTIFIER_COLUMNS if kind in index]
+        text_columns = ("store_code", "associate", "order_id", "product_sku", "product_name", "category", "brand")
+        text_columns += ("size", "color")
         texts = [
-            (col, index[col], TEXT_LIMITS[col])
-            for col in ("store_code", "associate", "order_id", "product_sku", "product_name", "category", "brand")
-            + ("size", "color")
+            (position, col, index[col], TEXT_LIMITS[col], {})
+            for position, col in enumerate(text_columns)
             if col in index
         ]
         at = index.get
         i_event_id, i_occurred, i_event, i_channel = at("event_id"), at("occurred_at"), at("event"), at("channel")
         i_store, i_props = at("store_code"), at("properties")
         i_qty, i_price, i_revenue, i_currency = at("quantity"), at("price"), at("revenue"), at("currency")
-        i_first, i_last = at("first_name"), at("last_name")
-        consents = [(col, index[col]) for col in CONSENT_KEYS if col in index]
+        traits_columns = [(col, index[col], {}) for col in ("first_name", "last_name") if col in index]
+        consents = [(col, index[col], col[8:]) for col in CONSENT_KEYS if col in index]
+        places: dict[str, tuple] = {}  # store_code cell -> (tz, region, identifier columns with their memos)
+        events: dict[str, tuple[str, str]] = {}  # event cell -> (event, moment)
+        quantities: dict[str, int | None] = {}
+        amounts: dict[str, str | None] = {}  # price and revenue cells (a good amount is good in either column)
+        currencies: dict[str, str] = {code: code for code in CURRENCIES}
+        channels = {code: code for code in CHANNELS}
+        consent_values = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+        identifier, when, fromisoformat = self.identifier, self.when, datetime.fromisoformat
+        blank_texts = [""] * len(text_columns)
+
+        def place(raw_store: str) -> tuple:
+            tz, region = self.store(raw_store.strip())
+            found = (tz, region, [(kind, i, self.identifier_memo(kind, region)) for kind, i in ident])
+            if len(places) < _MEMO_LIMIT:
+                places[raw_store] = found
+            return found
+
+        def event_of(raw: str) -> tuple[str, str]:
+            event = raw.strip()
+            if not event:
+                return "", ""
+            moment = self.moment(event)
+            if len(event) > TEXT_LIMITS["event"]:
+                raise RowRejected(f"oversized field: event is longer than {TEXT_LIMITS['event']} characters")
+            if len(events) < _MEMO_LIMIT:
+                events[raw] = (event, moment)
+            return event, moment
 
         def parse(cells: list[str], line: int) -> ChannelRow:
             if len(cells) != width:
@@ -325,57 +368,102 @@ class RowReader:
                     cells = cells + [""] * (width - len(cells))
                 else:
                     raise RowRejected(f"{len(cells)} cells but the header has {width} columns")
-            store_code = cells[i_store].strip() if i_store is not None else ""
-            tz, region = self.store(store_code)
+            raw_store = cells[i_store] if i_store is not None else ""
+            tz, region, identifiers = places.get(raw_store) or place(raw_store)
             keys = []
-            identifier = self.identifier
-            for kind, i in ident:
+            for kind, i, memo in identifiers:
                 raw = cells[i]
                 if raw:
-                    key = identifier(kind, raw, region)
+                    key = memo.get(raw, _MISSING)
+                    if key is _MISSING:
+                        key = identifier(kind, raw, region)
                     if key is not None:
                         keys.append(key)
             if not keys:
                 raise RowRejected(
                     "no identifier: the row needs a customer_id, email, phone, loyalty_id or anonymous_id"
                 )
-            row = ChannelRow(line=line, external_id="", keys=keys)
-            event = cells[i_event].strip() if i_event is not None else ""
+            event = moment = channel = ""
+            occurred_at = None
+            raw = cells[i_event] if i_event is not None else ""
+            if raw:
+                event, moment = events.get(raw) or event_of(raw)
             if event:
-                row.moment = self.moment(event)
-                self.text(row, "event", event)
                 occurred = cells[i_occurred] if i_occurred is not None else ""
-                if not occurred.strip():
-                    raise RowRejected("bad date: occurred_at is empty")
-                row.occurred_at = self.when(occurred, tz)
-                row.channel = self.channel(cells[i_channel] if i_channel is not None else "")
+                try:
+                    occurred_at = fromisoformat(occurred)  # the common case: no spaces, with its offset
+                except ValueError:
+                    occurred_at = None
+                if occurred_at is None or occurred_at.tzinfo is None or not 1900 <= occurred_at.year <= 2200:
+                    if not occurred.strip():
+                        raise RowRejected("bad date: occurred_at is empty")
+                    occurred_at = when(occurred, tz)
+                raw = cells[i_channel] if i_channel is not None else ""
+                channel = channels.get(raw) or self.channel(raw)
             elif i_occurred is not None and cells[i_occurred].strip():
-                row.occurred_at = self.when(cells[i_occurred], tz)
-            for col, i, limit in texts:
+                occurred_at = when(cells[i_occurred], tz)
+            values = blank_texts
+            for position, col, i, limit, memo in texts:
                 value = cells[i]
                 if value:
-                    if len(value) > limit:
-                        raise RowRejected(f"oversized field: {col} is longer than {limit} characters")
-                    setattr(row, col, value.strip())
-            if i_qty is not None and cells[i_qty]:
-                row.quantity = self.quantity(cells[i_qty])
-            if i_price is not None and cells[i_price]:
-                row.price = self.amount(cells[i_price], "price")
-            if i_revenue is not None and cells[i_revenue]:
-                row.revenue = self.amount(cells[i_revenue], "revenue")
-            if i_currency is not None and cells[i_currency]:
-                code = cells[i_currency]
-                row.currency = code if code in CURRENCIES else currency(code)
-            if i_first is not None and cells[i_first]:
-                trait_text(row, "first_name", cells[i_first])
-            if i_last is not None and cells[i_last]:
-                trait_text(row, "last_name", cells[i_last])
-            for col, i in consents:
+                    text = memo.get(value)
+                    if text is None:
+                        if len(value) > limit:
+                            raise RowRejected(f"oversized field: {col} is longer than {limit} characters")
+                        text = value.strip()
+                        if len(memo) < _MEMO_LIMIT:
+                            memo[value] = text
+                    if values is blank_texts:
+                        values = blank_texts.copy()
+                    values[position] = text
+            quantity = price = revenue = None
+            if i_qty is not None and (raw := cells[i_qty]):
+                quantity = quantities.get(raw, _MISSING)
+                if quantity is _MISSING:
+                    quantity = self.quantity(raw)
+                    if len(quantities) < _MEMO_LIMIT:
+                        quantities[raw] = quantity
+            if i_price is not None and (raw := cells[i_price]):
+                price = amounts.get(raw, _MISSING)
+                if price is _MISSING:
+                    price = self.amount(raw, "price")
+                    if len(amounts) < _MEMO_LIMIT:
+                        amounts[raw] = price
+            if i_revenue is not None and (raw := cells[i_revenue]):
+                revenue = amounts.get(raw, _MISSING)
+                if revenue is _MISSING:
+                    revenue = self.amount(raw, "revenue")
+                    if len(amounts) < _MEMO_LIMIT:
+                        amounts[raw] = revenue
+            code = ""
+            if i_currency is not None and (raw := cells[i_currency]):
+                code = currencies.get(raw)
+                if code is None:
+                    code = currency(raw)
+                    if len(currencies) < _MEMO_LIMIT:
+                        currencies[raw] = code
+            traits = {}
+            for col, i, memo in traits_columns:
                 raw = cells[i]
                 if raw:
-                    value = self.consent(raw, col)
+                    value = memo.get(raw)
+                    if value is None:
+                        value = str(raw).strip()
+                        if len(value) > TEXT_LIMITS[col]:
+                            raise RowRejected(f"oversized field: {col} is longer than {TEXT_LIMITS[col]} characters")
+                        if len(memo) < _MEMO_LIMIT:
+                            memo[raw] = value
+                    if value:
+                        traits[col] = value
+            granted = {}
+            for col, i, purpose in consents:
+                raw = cells[i]
+                if raw:
+                    value = consent_values.get(raw)
+                    if value is None:
+                        value = self.consent(raw, col)
                     if value is not None:
-                        row.consents[col[8:]] = value
+                        granted[purpose] = value
             props = {}
             if i_props is not None and cells[i_props].strip():
                 try:
@@ -387,14 +475,14 @@ class RowReader:
             for i, name in extra:
                 if cells[i]:
                     props[name] = cells[i]
-            if props:
-                row.properties = self.properties_json(props)
+            properties = self.properties_json(props) if props else "{}"
             event_id = cells[i_event_id].strip() if i_event_id is not None else ""
-            if event_id and len(event_id) <= MAX_EXTERNAL_ID:
-                row.external_id = event_id
-            else:
-                row.external_id = self.external_id(event_id, "\x1f".join(cells))
-            return row
+            if not event_id or len(event_id) > MAX_EXTERNAL_ID:
+                event_id = self.external_id(event_id, "\x1f".join(cells))
+            return ChannelRow(
+                line, event_id, keys, moment, occurred_at, channel, event, *values,
+                quantity, price, revenue, code, properties, traits, granted,
+            )  # fmt: skip
 
         return parse
 

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from profiles import derived
-from profiles.channel_files import ChannelFile, FileProblem, inspect, raw_text
+from profiles.channel_files import ChannelFile, FileProblem, inspect, payload_text
 from profiles.events import RowReader, RowRejected
 from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
 from profiles.models import (
@@ -204,7 +204,7 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
             shares = _identities_write(job, window, session, touched)
             _stage(job, ImportStage.WRITING, progress)
             for batch, share in zip(window, shares, strict=True):
-                _commit_batch(job, batch, session, touched, share)
+                _commit_batch(job, batch, session, touched, share, channel_file)
                 written = job.imported + job.updated
                 # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
                 # matter again only once a batch resolves its own rows (and for the refresh, analyzed below).
@@ -307,7 +307,6 @@ def _collector_paused():
 @dataclass
 class ParsedBatch:
     rows: list = field(default_factory=list)  # checked ChannelRows
-    records: list = field(default_factory=list)  # the record of each row (for rows the writer rejects)
     rejects: list = field(default_factory=list)  # (line, reason, raw text)
     last_line: int = 0  # the resume point once this batch is committed
     position: int = 0  # bytes read
@@ -315,41 +314,70 @@ class ParsedBatch:
 
 
 def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> Iterator[ParsedBatch]:
-    """Batches of checked rows (and rejected records) after the job's resume point; the last one says so."""
+    """Batches of checked rows (and rejected records) after the job's resume point; the last one says so.
+
+    The cells of a checked row are not kept (a window holds a million rows): the rare row the writer
+    rejects later has its raw text read again from the file (``ChannelFile.raw_texts``).
+    """
     source = job.source
     reader = RowReader(source_name=source.name, default_channel=source.kind)
-    parse = reader.csv_parser(channel_file.header) if channel_file.facts.format == "csv" else reader.segment
+    if channel_file.facts.format == "csv":
+        parse = reader.csv_parser(channel_file.header)
+        records = channel_file.csv_records(after_line=job.lines_done)
+    else:
+        parse = reader.segment
+        records = (
+            (record.line, record.end_line, record.payload, record.problem)
+            for record in channel_file.records(after_line=job.lines_done)
+        )
     batch = ParsedBatch(last_line=job.lines_done)
+    rows, rejects = batch.rows, batch.rejects
     seen = job.rows
-    for record in channel_file.records(after_line=job.lines_done):
-        seen += 1
-        if record.problem:
-            batch.rejects.append((record.line, record.problem, raw_text(record)))
+    count = 0
+    end_line = job.lines_done
+    for line, end_line, payload, problem in records:
+        if problem:
+            rejects.append((line, problem, payload_text(payload)))
         else:
             try:
-                batch.rows.append(parse(record.payload, record.line))
-                batch.records.append(record)
+                rows.append(parse(payload, line))
             except RowRejected as exc:
-                batch.rejects.append((record.line, str(exc), raw_text(record)))
-        batch.last_line = record.end_line
-        if len(batch.rows) + len(batch.rejects) >= size:
-            batch.position = channel_file.position()
+                rejects.append((line, str(exc), payload_text(payload)))
+        count += 1
+        if count >= size:
+            seen += count
+            batch.last_line, batch.position = end_line, channel_file.position()
             yield batch
-            batch = ParsedBatch(last_line=batch.last_line)
+            batch = ParsedBatch(last_line=end_line)
+            rows, rejects = batch.rows, batch.rejects
+            count = 0
+    seen += count
     if seen == 0:
         raise FileProblem("the file has no data rows")
-    batch.position, batch.last = channel_file.facts.size, True
+    batch.last_line, batch.position, batch.last = end_line, channel_file.facts.size, True
     yield batch
 
 
-def _commit_batch(job: ImportJob, batch: ParsedBatch, session: ImportSession, touched: set[int], planned=None) -> None:
-    rows, records, rejects = batch.rows, batch.records, batch.rejects
+def _commit_batch(
+    job: ImportJob,
+    batch: ParsedBatch,
+    session: ImportSession,
+    touched: set[int],
+    planned,
+    channel_file: ChannelFile,
+) -> None:
+    rows, rejects = batch.rows, batch.rejects
     last_line, position = batch.last_line, batch.position
     with transaction.atomic():
         result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session, planned=planned)
-        for index, reason in result.rejected:
-            raw = ERASED_RAW if reason == ERASED_CUSTOMER else raw_text(records[index])
-            rejects.append((rows[index].line, reason, raw))
+        if result.rejected:
+            # An erased customer's row is kept without its content; any other has its raw text read again.
+            wanted = {rows[index].line for index, reason in result.rejected if reason != ERASED_CUSTOMER}
+            raws = channel_file.raw_texts(wanted)
+            for index, reason in result.rejected:
+                line = rows[index].line
+                raw = ERASED_RAW if reason == ERASED_CUSTOMER else raws.get(line, "")
+                rejects.append((line, reason, raw))
         if rejects:
             RejectedRow.objects.bulk_create(
                 [RejectedRow(job=job, line=line, reason=reason[:300], raw=raw) for line, reason, raw in rejects],

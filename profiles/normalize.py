@@ -31,6 +31,7 @@ class InvalidIdentifier(ValueError):
 
 
 _compiled: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
+_NOT_DIGIT = re.compile(r"\D")
 
 
 @receiver(setting_changed)
@@ -62,7 +63,7 @@ def is_placeholder(kind: str, value: str) -> bool:
     if lowered in exact or (prefixes and lowered.startswith(prefixes)):
         return True
     if kind == "phone":
-        digits = re.sub(r"\D", "", lowered)
+        digits = _NOT_DIGIT.sub("", lowered)
         # 0000000000, 1111111111...: a repeated digit is a form filler, not a phone.
         if digits and len(set(digits[-9:])) == 1:
             return True
@@ -99,7 +100,6 @@ def normalize_plain(raw: str) -> str:
 # phonenumbers ignores the default region and reads nothing but the digits (no letters, extension or second
 # number can hide in them), so every spelling of one number gets the same answer: validated once, reused.
 _PLAIN_INTERNATIONAL = re.compile(r"\+[0-9][0-9 \-]*")
-_NOT_DIGIT = re.compile(r"\D")
 
 
 def normalize(kind: str, raw: str, *, region: str = "US", phones: dict[str, str] | None = None) -> str | None:

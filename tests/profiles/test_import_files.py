@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from profiles import pipeline
+from profiles import imports, pipeline
 from profiles.identity import BatchResolver
 from profiles.imports import import_file
 from profiles.models import Customer, Identifier, ImportJob, ImportStatus, RejectedRow, Touchpoint
@@ -390,3 +390,81 @@ def test_the_command_can_queue_the_import_for_the_worker(
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.QUEUED and "queued as job" in capsys.readouterr().out
     assert queued == [job.pk]
+
+
+def test_repeated_values_get_the_same_answer_each_time_and_a_bad_one_is_rejected_every_time(tmp_path, pos, other_store):
+    # The CSV parser remembers its answer per distinct cell value: a value that failed must fail again (with
+    # the same reason), a phone is read in each row's store region, and unusual dates take the slow path.
+    path = csv_file(
+        tmp_path,
+        "e1,2024-05-01T10:00:00Z,purchased,store,,,06 12 34 56 78,,,PAR01,Bag,1,10,10,EUR,",
+        "e2,2024-05-01T10:00:00Z,purchased,store,,,06 12 34 56 78,,,NYC01,Bag,1,10,10,EUR,",
+        "e3,2024-05-01T10:00:00Z,purchased,store,,,(212) 555-0143,,,NYC01,Bag,1,10,10,EUR,",
+        "e4,2024-05-01T10:00:00Z,purchased,store,,,(212) 555-0143,,,PAR01,Bag,1,10,10,EUR,",
+        "e5,2024-05-01T10:00:00Z,purchased,store,C5,,,,,,%s,,,,," % ("x" * 201),
+        "e6,2024-05-01T10:00:00Z,purchased,store,C6,,,,,,%s,,,,," % ("x" * 201),
+        "e7,2024-05-01T10:00:00Z,purchased,store,C7,,,,,,Bag,two,,,,",
+        "e8,2024-05-01T10:00:00Z,purchased,store,C8,,,,,,Bag,two,,,,",
+        "e9, 2024-05-01T10:00:00Z ,Purchased ,web ,C9,,,,,PAR01,Bag ,1,10,10,eur,TRUE",
+        "e10,2024-05-01 12:00,purchased,store,C10,,,,,PAR01,Bag,1,10,10,EUR,",
+        "e11,1800-05-01T10:00:00Z,purchased,store,C11,,,,,,,,,,,",
+        "e12,2024-05-01T10:00:00Z,purchased,store,C12,,,,,,,,1O.00,,EUR,",
+        "e13,2024-05-01T10:00:00Z,purchased,store,C13,,,,,,,,,1O.00,EUR,",
+        "e14,2024-05-01T10:00:00Z,purchased,store,C14,,,,,,,,,,EURO,",
+        "e15,2024-05-01T10:00:00Z,purchased,store,C15,,,,,,,,,,EURO,",
+    )
+    job = import_file(source=pos, path=path)
+
+    assert job.status == ImportStatus.DONE
+    assert_rows_add_up(job)
+    reasons = dict(RejectedRow.objects.filter(job=job).values_list("line", "reason"))
+    assert reasons == {
+        3: "bad phone: not a valid phone number for US: '06 12 34 56 78'",
+        5: "bad phone: not a valid phone number for FR: '(212) 555-0143'",
+        6: "oversized field: product_name is longer than 200 characters",
+        7: "oversized field: product_name is longer than 200 characters",
+        8: "quantity is not a whole number: 'two'",
+        9: "quantity is not a whole number: 'two'",
+        12: "bad date in occurred_at: '1800-05-01T10:00:00Z' is out of range",
+        13: "price is not a number: '1O.00'",
+        14: "revenue is not a number: '1O.00'",
+        15: "currency must be a 3-letter code, not 'EURO'",
+        16: "currency must be a 3-letter code, not 'EURO'",
+    }
+    assert set(Identifier.objects.filter(kind="phone").values_list("value", flat=True)) == {
+        "+33612345678",
+        "+12125550143",
+    }
+    spaced = Touchpoint.objects.get(external_id="e9")
+    assert (spaced.channel, spaced.event, spaced.product_name, spaced.currency) == ("web", "Purchased", "Bag", "EUR")
+    assert spaced.occurred_at.isoformat() == "2024-05-01T10:00:00+00:00"
+    local = Touchpoint.objects.get(external_id="e10")
+    assert local.occurred_at.isoformat() == "2024-05-01T10:00:00+00:00"  # noon in Paris
+
+
+def test_a_row_the_writer_rejects_keeps_its_raw_text_read_again_from_the_file(tmp_path, pos, monkeypatch):
+    # The importer keeps no copy of the cells of a checked row; a row rejected by the writer for any reason
+    # but an erased customer has its text read again from the file, quoted newlines and all.
+    real = imports.batch_write
+
+    def rejects_the_second_row(**kwargs):
+        result = real(**kwargs)
+        for index, row in enumerate(kwargs["rows"]):
+            if row.external_id == "e2":
+                result.rejected.append((index, "rejected by the writer"))
+        return result
+
+    monkeypatch.setattr(imports, "batch_write", rejects_the_second_row)
+    header = "event_id;occurred_at;event;email;product_name"
+    path = csv_file(
+        tmp_path,
+        "e1;2024-05-01;purchased;a@example.com;Hat",
+        'e2;2024-05-01;purchased;b@example.com;"Two-line\r\nname; ""quoted"""',
+        "e3;2024-05-01;purchased;c@example.com;Hat",
+        header=header,
+        newline="\r\n",
+    )
+    job = import_file(source=pos, path=path)
+    rejected = RejectedRow.objects.get(job=job)
+    assert (rejected.line, rejected.reason) == (3, "rejected by the writer")
+    assert rejected.raw == 'e2,2024-05-01,purchased,b@example.com,"Two-line\r\nname; ""quoted"""'
