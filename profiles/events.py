@@ -345,9 +345,7 @@ class RowReader:
         def place(raw_store: str) -> tuple:
             tz, region = self.store(raw_store.strip())
             found = (tz, region, [(kind, i, self.identifier_memo(kind, region)) for kind, i in ident])
-            if len(places) < _MEMO_LIMIT:
-                places[raw_store] = found
-            return found
+            return remember(places, raw_store, found)
 
         def event_of(raw: str) -> tuple[str, str]:
             event = raw.strip()
@@ -356,9 +354,7 @@ class RowReader:
             moment = self.moment(event)
             if len(event) > TEXT_LIMITS["event"]:
                 raise RowRejected(f"oversized field: event is longer than {TEXT_LIMITS['event']} characters")
-            if len(events) < _MEMO_LIMIT:
-                events[raw] = (event, moment)
-            return event, moment
+            return remember(events, raw, (event, moment))
 
         def parse(cells: list[str], line: int) -> ChannelRow:
             if len(cells) != width:
@@ -410,9 +406,7 @@ class RowReader:
                     if text is None:
                         if len(value) > limit:
                             raise RowRejected(f"oversized field: {col} is longer than {limit} characters")
-                        text = value.strip()
-                        if len(memo) < _MEMO_LIMIT:
-                            memo[value] = text
+                        text = remember(memo, value, value.strip())
                     if values is blank_texts:
                         values = blank_texts.copy()
                     values[position] = text
@@ -420,28 +414,20 @@ class RowReader:
             if i_qty is not None and (raw := cells[i_qty]):
                 quantity = quantities.get(raw, _MISSING)
                 if quantity is _MISSING:
-                    quantity = self.quantity(raw)
-                    if len(quantities) < _MEMO_LIMIT:
-                        quantities[raw] = quantity
+                    quantity = remember(quantities, raw, self.quantity(raw))
             if i_price is not None and (raw := cells[i_price]):
                 price = amounts.get(raw, _MISSING)
                 if price is _MISSING:
-                    price = self.amount(raw, "price")
-                    if len(amounts) < _MEMO_LIMIT:
-                        amounts[raw] = price
+                    price = remember(amounts, raw, self.amount(raw, "price"))
             if i_revenue is not None and (raw := cells[i_revenue]):
                 revenue = amounts.get(raw, _MISSING)
                 if revenue is _MISSING:
-                    revenue = self.amount(raw, "revenue")
-                    if len(amounts) < _MEMO_LIMIT:
-                        amounts[raw] = revenue
+                    revenue = remember(amounts, raw, self.amount(raw, "revenue"))
             code = ""
             if i_currency is not None and (raw := cells[i_currency]):
                 code = currencies.get(raw)
                 if code is None:
-                    code = currency(raw)
-                    if len(currencies) < _MEMO_LIMIT:
-                        currencies[raw] = code
+                    code = remember(currencies, raw, currency(raw))
             traits = {}
             for col, i, memo in traits_columns:
                 raw = cells[i]
@@ -451,8 +437,7 @@ class RowReader:
                         value = str(raw).strip()
                         if len(value) > TEXT_LIMITS[col]:
                             raise RowRejected(f"oversized field: {col} is longer than {TEXT_LIMITS[col]} characters")
-                        if len(memo) < _MEMO_LIMIT:
-                            memo[raw] = value
+                        remember(memo, raw, value)
                     if value:
                         traits[col] = value
             granted = {}
@@ -592,6 +577,13 @@ class RowReader:
             if value is not None:
                 row.consents[key[8:]] = value
         return row
+
+
+def remember(memo: dict, raw: str, value):
+    """``value`` (the checked form of ``raw``), kept in the parser's memo while it has room."""
+    if len(memo) < _MEMO_LIMIT:
+        memo[raw] = value
+    return value
 
 
 def trait_text(row: ChannelRow, column: str, raw) -> None:
