@@ -33,3 +33,34 @@ def test_an_invalid_or_placeholder_number_is_never_memoized_as_valid():
             normalize("phone", "+33 1 23", region="FR", phones=phones)
         assert normalize("phone", "+1 000 000 0000", region="US", phones=phones) is None
     assert phones == {}
+
+
+EMAILS = [
+    "ana@example.com", "bo.b+tag@example.com", "x@localhost", "a@[127.0.0.1]", "a@[999.1.1.1]", "a@example",
+    "a b@example.com", "@example.com", "a@", "a@-bad-.com", "a@exa_mple.com", '"quoted name"@example.com',
+    "a@xn--bcher-kva.example", "a@bücher.example", "a@example.com.", "a@" + "b" * 64 + ".com",
+]  # fmt: skip
+
+
+def test_email_domains_are_judged_once_with_django_s_verdict_every_time():
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    def django_says(value: str) -> bool:
+        try:
+            validate_email(value)
+        except ValidationError:
+            return False
+        return True
+
+    def ours(value: str) -> bool:
+        try:
+            normalize("email", value)
+        except InvalidIdentifier:
+            return False
+        return True
+
+    # Twice, and at domains already judged: the remembered verdict is the one Django gives.
+    for value in EMAILS + EMAILS + [f"bad user@{e.rpartition('@')[2]}" for e in EMAILS]:
+        if value:  # a blank cell is no identifier at all, not a bad one
+            assert ours(value) == django_says(value.lower()), value
