@@ -586,6 +586,8 @@ class BatchResolver:
     def _customers_needing_counts(self, rows: list[ChannelRow]) -> set[int]:
         owner = self.owner
         needed: set[int] = set()
+        if not owner:
+            return needed  # nobody known (a first import): no row names a customer whose counts matter
         for row in rows:
             owners = set()
             new = False
