@@ -288,6 +288,7 @@ SMS_FROM = os.environ.get("SMS_FROM", "Clienteling")
 # --- Channel imports and identity resolution (see README "Imports") ----------------------------------
 IMPORT_BATCH_SIZE = envint("IMPORT_BATCH_SIZE", 20000, minimum=100)
 IMPORT_PLAN_BATCHES = envint("IMPORT_PLAN_BATCHES", 50, minimum=1)
+IMPORT_PHONE_PREFETCH = envbool("IMPORT_PHONE_PREFETCH", True)
 IMPORT_INBOX_DIR = Path(os.environ.get("IMPORT_INBOX_DIR") or BASE_DIR / ".data" / "inbox")
 IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR") or BASE_DIR / ".data" / "uploads")
 

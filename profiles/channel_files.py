@@ -139,6 +139,7 @@ class ChannelFile:
         delimiter = max([",", ";", "\t", "|"], key=sample.count)
         if not sample.count(delimiter):
             delimiter = ","
+        self.delimiter = delimiter
         self.header = next(csv.reader([sample], delimiter=delimiter), [])
         self._reader = csv.reader(self._handle, delimiter=delimiter, strict=False)
         names = {name.strip().lower() for name in self.header}

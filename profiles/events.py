@@ -186,6 +186,10 @@ class RowReader:
             value = memo[raw] = (kind, self.source_name if kind in SOURCE_SCOPED else "", value) if value else None
         return value
 
+    def phones_known(self, prefetch) -> int:
+        """Take the numbers a ``phone_prefetch`` helper has checked meanwhile into this job's memo."""
+        return prefetch.collect(self._phones)
+
     def identifier_memo(self, kind: str, region: str) -> dict[str, tuple[str, str, str] | None]:
         """The memo of ``identifier`` for this kind in this region (raw value -> key, None for a placeholder)."""
         name = f"phone:{region}" if kind == "phone" else kind

@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from profiles import derived
+from profiles import derived, phone_prefetch
 from profiles.channel_files import ChannelFile, FileProblem, inspect, payload_text
 from profiles.events import RowReader, RowRejected
 from profiles.identity import ERASED_CUSTOMER, ERASED_RAW
@@ -321,9 +321,18 @@ def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> 
     """
     source = job.source
     reader = RowReader(source_name=source.name, default_channel=source.kind)
+    prefetch = None
     if channel_file.facts.format == "csv":
         parse = reader.csv_parser(channel_file.header)
         records = channel_file.csv_records(after_line=job.lines_done)
+        facts = channel_file.facts
+        prefetch = getattr(settings, "IMPORT_PHONE_PREFETCH", True) and phone_prefetch.start(
+            channel_file.path,
+            encoding=facts.encoding,
+            size=facts.size,
+            delimiter=channel_file.delimiter,
+            header=channel_file.header,
+        )
     else:
         parse = reader.segment
         records = (
@@ -335,22 +344,28 @@ def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> 
     seen = job.rows
     count = 0
     end_line = job.lines_done
-    for line, end_line, payload, problem in records:
-        if problem:
-            rejects.append((line, problem, payload_text(payload)))
-        else:
-            try:
-                rows.append(parse(payload, line))
-            except RowRejected as exc:
-                rejects.append((line, str(exc), payload_text(payload)))
-        count += 1
-        if count >= size:
-            seen += count
-            batch.last_line, batch.position = end_line, channel_file.position()
-            yield batch
-            batch = ParsedBatch(last_line=end_line)
-            rows, rejects = batch.rows, batch.rejects
-            count = 0
+    try:
+        for line, end_line, payload, problem in records:
+            if prefetch and not count & 4095:
+                reader.phones_known(prefetch)  # the numbers the helper checked meanwhile, every 4096 rows
+            if problem:
+                rejects.append((line, problem, payload_text(payload)))
+            else:
+                try:
+                    rows.append(parse(payload, line))
+                except RowRejected as exc:
+                    rejects.append((line, str(exc), payload_text(payload)))
+            count += 1
+            if count >= size:
+                seen += count
+                batch.last_line, batch.position = end_line, channel_file.position()
+                yield batch
+                batch = ParsedBatch(last_line=end_line)
+                rows, rejects = batch.rows, batch.rejects
+                count = 0
+    finally:
+        if prefetch:
+            prefetch.close()
     seen += count
     if seen == 0:
         raise FileProblem("the file has no data rows")
