@@ -31,6 +31,7 @@ from django.utils import timezone
 from profiles import derived
 from profiles.events import ChannelRow
 from profiles.models import Customer, ErasedIdentifier, MatchReview, Merge, ReviewKind, Source
+from profiles.search import search_tokens_literal
 
 IDENTITY_LOCK = 0x1D3A7  # pg_advisory_xact_lock key: identity changes (batches, merges, undo) one at a time
 DEFAULT_LIMITS = {"customer_id": 1, "loyalty_id": 1, "email": 1, "phone": 1, "anonymous_id": 25}
@@ -727,7 +728,7 @@ class BatchResolver:
                     consent_email, consent_email_source, consent_email_at,
                     consent_sms, consent_sms_source, consent_sms_at,
                     consent_surveys, consent_surveys_source, consent_surveys_at,
-                    created_at, updated_at
+                    created_at, updated_at, search_tokens
                 ) FROM STDIN
                 """
             ) as copy,
@@ -741,12 +742,13 @@ class BatchResolver:
                         consent += [False, "", None]
                     else:
                         consent += [granted, source_name, at or now]
+                first_name, last_name = data.get("first_name", ""), data.get("last_name", "")
                 copy.write_row(
                     (
                         c,
                         uuid.uuid4(),
-                        data.get("first_name", ""),
-                        data.get("last_name", ""),
+                        first_name,
+                        last_name,
                         "",
                         "",
                         data.get("birthday_month"),
@@ -758,6 +760,8 @@ class BatchResolver:
                         *consent,
                         now,
                         now,
+                        # What the database would compute, computed here: the insert trigger then skips it.
+                        search_tokens_literal(first_name, last_name),
                     )
                 )
 

@@ -3,10 +3,12 @@
 Tolerant to case, accents and one typo per word, on plain PostgreSQL (no pg_trgm, unaccent or
 fuzzystrmatch: the embedded pgserver lacks them). How:
 
-* ``profiles_customer.search_tokens`` is a generated ``text[]`` column (created by migration
-  ``search_fields``, invisible to the ORM so that ordinary customer queries never load it) computed by the
-  SQL function ``profiles_search_tokens(first, last, preferred)``. It holds, for every word of her names
-  folded (lowercase, accents stripped, apostrophes dropped):
+* ``profiles_customer.search_tokens`` is a ``text[]`` column (created by migration ``search_fields``,
+  invisible to the ORM so that ordinary customer queries never load it) holding what the SQL function
+  ``profiles_search_tokens(first, last, preferred)`` returns. Triggers (migration ``search_tokens_trigger``)
+  compute it on every INSERT that leaves it out and every UPDATE that changes a name; the importer writes it
+  itself (``search_tokens_literal``), which saves the database one PL/pgSQL call per new customer. It holds,
+  for every word of her names folded (lowercase, accents stripped, apostrophes dropped):
 
   - the word's prefixes from 2 letters up ("chr", "chri", ... "christine"): as-you-type prefix search;
   - ``~word`` and ``~`` + every one-letter deletion of the word ("~hristine", "~cristine", ...): one-edit
@@ -75,24 +77,91 @@ def deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def search_tokens(first_name: str, last_name: str, preferred_name: str = "") -> set[str]:
-    """What the SQL function ``profiles_search_tokens`` stores (kept for tests and documentation)."""
-    tokens: set[str] = set()
-    for word in words(f"{first_name} {last_name} {preferred_name}"):
-        tokens.update(word[:i] for i in range(min(2, len(word)), min(len(word), MAX_WORD) + 1))
-        if 3 <= len(word) <= MAX_WORD:
-            tokens.add("~" + word)
-            tokens.update("~" + variant for variant in deletions(word))
+def word_tokens(word: str) -> set[str]:
+    """One folded word's tokens: its prefixes from 2 letters, and ``~`` + the word and its one-letter deletions."""
+    tokens = {word[:i] for i in range(min(2, len(word)), min(len(word), MAX_WORD) + 1)}
+    if 3 <= len(word) <= MAX_WORD:
+        tokens.add("~" + word)
+        tokens.update("~" + variant for variant in deletions(word))
     return tokens
 
 
-# The SQL twin of search_tokens(); migration ``search_tokens_faster`` creates it from this text. Only pg_catalog
-# built-ins (and PL/pgSQL, present in every database), so that a pg_dump restore (empty search_path) can recompute
-# the generated column. Every new customer pays for it (an import creates ~200k per 1M rows), hence two shortcuts
+def search_tokens(first_name: str, last_name: str, preferred_name: str = "") -> set[str]:
+    """What the SQL function ``profiles_search_tokens`` stores (as a set; the function sorts them)."""
+    tokens: set[str] = set()
+    for word in words(f"{first_name} {last_name} {preferred_name}"):
+        tokens |= word_tokens(word)
+    return tokens
+
+
+_MEMO_LIMIT = 100_000  # distinct names, and distinct (first, last, preferred), remembered by search_tokens_literal
+_name_memo: dict[str, tuple[frozenset[str], bool] | None] = {}
+_names_memo: dict[tuple[str, str, str], str | None] = {}
+_UNKNOWN = object()
+
+
+def _twin_is_exact(name: str) -> bool:
+    """Whether the database folds and splits ``name`` exactly like ``words`` whatever its locale.
+
+    The Latin letters are folded by the same translate() table on both sides, but lower() and the regex ``\\s``
+    of other scripts follow the database's LC_CTYPE (a "C" database lowercases ASCII only, glibc has no final
+    sigma, no-break spaces do not split...): names with an uppercase letter of another script, a control
+    character or a non-ASCII space are left to the database.
+    """
+    if name.isascii():
+        return name.isprintable()
+    return all(c.isprintable() and (c.isascii() or c.lower() == c) for c in name.translate(_TRANSLATION))
+
+
+def _name_tokens(name: str) -> tuple[frozenset[str], bool] | None:
+    """The tokens of one name and whether any needs escaping in array text; None when only SQL can tell."""
+    found = _name_memo.get(name, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
+    found = None
+    if _twin_is_exact(name):
+        tokens: set[str] = set()
+        for word in words(name):
+            tokens |= word_tokens(word)
+        found = (frozenset(tokens), '"' in name or "\\" in name)
+    if len(_name_memo) < _MEMO_LIMIT:
+        _name_memo[name] = found
+    return found
+
+
+def search_tokens_literal(first_name: str, last_name: str, preferred_name: str = "") -> str | None:
+    """``profiles_search_tokens(first, last, preferred)`` as the text of a PostgreSQL array, or None (a NULL the
+    column's insert trigger replaces by the function's value) for the rare names only the database can fold
+    exactly. The importer writes it into ``search_tokens`` so that the database need not compute it.
+
+    Sorted by code point like the function (``COLLATE "C"``), every element quoted ("null" is a name prefix,
+    not a NULL). Memoized per name and per triple: an import's customers share a limited pool of names.
+    """
+    key = (first_name, last_name, preferred_name)
+    literal = _names_memo.get(key, _UNKNOWN)
+    if literal is not _UNKNOWN:
+        return literal
+    first, last, preferred = _name_tokens(first_name), _name_tokens(last_name), _name_tokens(preferred_name)
+    if first is None or last is None or preferred is None:
+        literal = None
+    else:
+        ordered = sorted(first[0].union(last[0], preferred[0]))
+        if first[1] or last[1] or preferred[1]:
+            ordered = [token.replace("\\", "\\\\").replace('"', '\\"') for token in ordered]
+        literal = '{"' + '","'.join(ordered) + '"}' if ordered else "{}"
+    if len(_names_memo) < _MEMO_LIMIT:
+        _names_memo[key] = literal
+    return literal
+
+
+# The SQL twin of search_tokens(); migrations ``search_tokens_faster`` and ``search_tokens_trigger`` create it from
+# this text. Only pg_catalog built-ins (and PL/pgSQL, present in every database), so that a pg_dump restore (empty
+# search_path) could recompute the column when it was generated. Every new customer pays for it (an import creates ~200k per 1M rows), hence two shortcuts
 # over the plain-SQL first version (migration ``search_fields``), with the same tokens: only names with a Latin
 # letter beyond ASCII go through the ~700-character translate() table (everything else just lowercases), and
 # the tokens are collected in a loop rather than three set-returning subqueries per word. 211k names of the
-# import benchmark: 7.1 s -> 3.4 s (tests hold it to the Python twin on both paths).
+# import benchmark: 7.1 s -> 3.4 s (tests hold it to the Python twin on both paths). It sorts by code point
+# (``COLLATE "C"``) so that the importer's Python-sorted tokens are its value whatever the database's collation.
 _FUNCTION_PARTS = {
     "latin": "\u00c0-\u024f\u1e00-\u1eff",  # every letter of the fold table but A-Z is in these two blocks
     "from": FOLD_FROM + APOSTROPHES.replace("'", "''"),
@@ -129,7 +198,7 @@ BEGIN
       END LOOP;
     END IF;
   END LOOP;
-  RETURN ARRAY(SELECT DISTINCT token FROM pg_catalog.unnest(tokens) AS token ORDER BY token);
+  RETURN ARRAY(SELECT DISTINCT token COLLATE pg_catalog."C" FROM pg_catalog.unnest(tokens) AS token ORDER BY 1);
 END
 $fn$;
 """

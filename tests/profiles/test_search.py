@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from profiles.models import PiiAccess
-from profiles.search import customer_ids_matching, search_tokens
-from tests.factories import CustomerFactory, IdentifierFactory
+from profiles.identity import customer_merge
+from profiles.imports import import_file
+from profiles.models import Customer, PiiAccess
+from profiles.privacy import customer_erase
+from profiles.search import customer_ids_matching, search_tokens, search_tokens_literal
+from tests.factories import CustomerFactory, IdentifierFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +40,129 @@ def _db_tokens(first: str, last: str, preferred: str = "") -> set[str]:
 )
 def test_the_database_folds_names_exactly_like_python(first, last, preferred):
     assert _db_tokens(first, last, preferred) == search_tokens(first, last, preferred)
+
+
+NAMES = [
+    ("Christine", "Dupont", ""),
+    ("ZOË", "O'Brien-Łukasz", "Zo"),
+    ("Élodie", "Nguyễn Thị", ""),
+    ("Søren", "Straße", "Æbbe"),
+    ("Mary-Kate", "O\u2019Neil SMITH", "\u02bcAna D'Arcy"),
+    ("Null", "NULL nul", ""),  # "null" is a token, not a NULL element
+    ('Jo"hn', "Back\\slash {Brace}", "Co,mma"),  # what the array text must quote or escape
+    ("智也", "中村", "Tomo"),
+    ("", "", ""),
+]
+
+
+@pytest.mark.parametrize(("first", "last", "preferred"), NAMES)
+def test_the_importers_array_text_is_exactly_what_the_function_returns(first, last, preferred):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], profiles_search_tokens(%s, %s, %s)",
+            [search_tokens_literal(first, last, preferred), first, last, preferred],
+        )
+        written, computed = cursor.fetchone()
+    assert written == computed  # same elements, same order
+    assert search_tokens_literal(first, last, preferred) is search_tokens_literal(first, last, preferred)  # memo
+
+
+def _stored_and_computed(customer_id: int) -> tuple[list[str], list[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_tokens, profiles_search_tokens(first_name, last_name, preferred_name) "
+            "FROM profiles_customer WHERE id = %s",
+            [customer_id],
+        )
+        return cursor.fetchone()
+
+
+def test_an_import_writes_the_functions_tokens_itself(tmp_path, store):
+    pos = SourceFactory(name="pos", kind="store")
+    path = tmp_path / "feed.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["event_id", "occurred_at", "event", "channel", "customer_id", "first_name", "last_name"])
+        for n, (first, last, _) in enumerate(NAMES):
+            writer.writerow([f"e{n}", "2024-05-01T10:00:00", "Order Completed", "store", f"C{n}", first, last])
+    with connection.cursor() as cursor:
+        # Undone with the test's transaction: a customer the import left without tokens would keep NULL.
+        cursor.execute("ALTER TABLE profiles_customer DISABLE TRIGGER customer_search_tokens_insert")
+    job = import_file(source=pos, path=path)
+    assert job.imported == len(NAMES)
+    names = dict(Customer.objects.values_list("pk", "first_name"))
+    assert sorted(names.values()) == sorted(first for first, _, _ in NAMES)
+    for pk in names:
+        stored, computed = _stored_and_computed(pk)
+        assert stored == computed
+    assert customer_ids_matching('jo"hn') == [pk for pk, first in names.items() if first == 'Jo"hn']
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ΝΙΚΟΣ",  # Python lowercases a final sigma to ς, PostgreSQL to σ (and a "C" database not at all)
+        "Marie\u00a0Claire",  # a no-break space: a separator for Python, not for glibc
+    ],
+)
+def test_names_only_the_database_folds_exactly_are_left_to_it(tmp_path, store, name):
+    assert search_tokens_literal(name, "Smith") is None
+    pos = SourceFactory(name="pos", kind="store")
+    path = tmp_path / "feed.csv"
+    path.write_text(
+        f"event_id,occurred_at,event,channel,customer_id,first_name,last_name\ne1,2024-05-01,purchased,store,C1,{name},Smith\n"
+    )
+    import_file(source=pos, path=path)
+    customer = Customer.objects.get()
+    assert customer.first_name == name
+    stored, computed = _stored_and_computed(customer.pk)
+    assert stored == computed and "~smith" in stored
+
+
+def test_every_other_insert_gets_its_tokens_from_the_database(db):
+    created = CustomerFactory(first_name="Anaïs", last_name="Nin")
+    (bulk,) = Customer.objects.bulk_create([Customer(first_name="Ève", last_name="Curie")])
+    for customer in (created, bulk):
+        stored, computed = _stored_and_computed(customer.pk)
+        assert stored == computed and stored
+    assert customer_ids_matching("eve curie") == [bulk.pk]
+
+
+def test_the_tokens_follow_names_however_they_are_updated(christine):
+    Customer.objects.filter(pk=christine.pk).update(first_name="Hélène")
+    assert customer_ids_matching("helene") == [christine.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE profiles_customer SET preferred_name = 'Lili' WHERE id = %s", [christine.pk])
+        assert customer_ids_matching("lili") == [christine.pk]
+        # Nobody writes the column by hand: the database puts the names' tokens back.
+        cursor.execute("UPDATE profiles_customer SET search_tokens = '{zz}' WHERE id = %s", [christine.pk])
+    stored, computed = _stored_and_computed(christine.pk)
+    assert stored == computed and "zz" not in stored
+    assert customer_ids_matching("christine dupre") == []  # she is Hélène now
+
+
+def test_the_import_updating_a_name_updates_the_tokens(tmp_path, store):
+    pos = SourceFactory(name="pos", kind="store")
+    header = "event_id,occurred_at,event,channel,customer_id,first_name,last_name"
+    for n, last in enumerate(["Dupont", "Lefèvre"]):
+        path = tmp_path / f"feed{n}.csv"
+        path.write_text(f"{header}\ne{n},2024-05-0{n + 1}T10:00:00,Order Completed,store,C1,Ann,{last}\n")
+        import_file(source=pos, path=path)
+    customer = Customer.objects.get()
+    assert customer.last_name == "Lefèvre"
+    assert customer_ids_matching("lefevre") == [customer.pk] and customer_ids_matching("dupont") == []
+    stored, computed = _stored_and_computed(customer.pk)
+    assert stored == computed
+
+
+def test_a_merge_fills_the_survivors_tokens_and_an_erasure_empties_them(db):
+    survivor = CustomerFactory(first_name="", last_name="")
+    absorbed = CustomerFactory(first_name="Margaux", last_name="Roux")
+    customer_merge(survivor=survivor, absorbed=absorbed, reason="test", identifier_kind="email", identifier_value="x")
+    stored, computed = _stored_and_computed(survivor.pk)
+    assert stored == computed and "~margaux" in stored
+    customer_erase(survivor)
+    assert _stored_and_computed(survivor.pk) == ([], [])
 
 
 @pytest.fixture
