@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -722,7 +721,7 @@ class BatchResolver:
             cursor.copy(
                 """
                 COPY profiles_customer (
-                    id, public_id, first_name, last_name, preferred_name, pronunciation, birthday_month,
+                    id, first_name, last_name, preferred_name, pronunciation, birthday_month,
                     birthday_day, postal_code, home_store_code, tier, lifecycle,
                     consent_recognition, consent_recognition_source, consent_recognition_at,
                     consent_email, consent_email_source, consent_email_at,
@@ -746,7 +745,6 @@ class BatchResolver:
                 copy.write_row(
                     (
                         c,
-                        uuid.uuid4(),
                         first_name,
                         last_name,
                         "",

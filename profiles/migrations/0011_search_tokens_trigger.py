@@ -58,7 +58,7 @@ CREATE INDEX customer_search_tokens ON profiles_customer USING gin (search_token
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profiles", "0009_fk_checks_off"),
+        ("profiles", "0010_identifier_source_check_off"),
     ]
 
     operations = [
