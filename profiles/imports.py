@@ -326,7 +326,7 @@ def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> 
         parse = reader.csv_parser(channel_file.header)
         records = channel_file.csv_records(after_line=job.lines_done)
         facts = channel_file.facts
-        prefetch = getattr(settings, "IMPORT_PHONE_PREFETCH", True) and phone_prefetch.start(
+        prefetch = phone_prefetch.start(
             channel_file.path,
             encoding=facts.encoding,
             size=facts.size,

@@ -124,6 +124,12 @@ def normalize_plain(raw: str) -> str:
 _PLAIN_INTERNATIONAL = re.compile(r"\+[0-9][0-9 \-]*")
 
 
+def plain_international(raw: str) -> str | None:
+    """ "+" and the digits of a number in that spelling (the key its answer is remembered by), else None."""
+    stripped = raw.strip()
+    return "+" + _NOT_DIGIT.sub("", stripped) if _PLAIN_INTERNATIONAL.fullmatch(stripped) else None
+
+
 def normalize(kind: str, raw: str, *, region: str = "US", phones: dict[str, str] | None = None) -> str | None:
     """The normalized value, or None when it is a placeholder; InvalidIdentifier when it is malformed.
 
@@ -138,8 +144,7 @@ def normalize(kind: str, raw: str, *, region: str = "US", phones: dict[str, str]
     if kind == "email":
         value = normalize_email(raw)
     elif kind == "phone":
-        if phones is not None and _PLAIN_INTERNATIONAL.fullmatch(stripped := raw.strip()):
-            digits = "+" + _NOT_DIGIT.sub("", stripped)
+        if phones is not None and (digits := plain_international(raw)):
             value = phones.get(digits)
             if value is None:
                 value = phones[digits] = normalize_phone(raw, region=region)  # raises for an invalid one

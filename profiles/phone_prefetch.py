@@ -24,7 +24,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from profiles.normalize import _NOT_DIGIT, _PLAIN_INTERNATIONAL, InvalidIdentifier, normalize_phone
+from django.conf import settings
+
+from profiles.normalize import InvalidIdentifier, normalize_phone, plain_international
 
 MIN_BYTES = 16 * 1024 * 1024  # ~80k rows: below this the helper's start-up (~0.3 s) is not paid back
 CHUNK = 2000  # numbers per write
@@ -73,8 +75,11 @@ class PhonePrefetch:
 
 
 def start(path: str | Path, *, encoding: str, size: int, delimiter: str, header: list[str]) -> PhonePrefetch | None:
-    """A helper for this CSV file if it is big enough and has a phone column; None otherwise."""
+    """A helper for this CSV file if it is big enough and has a phone column (and ``IMPORT_PHONE_PREFETCH``
+    allows helpers); None otherwise."""
     names = [name.strip().lower() for name in header]
+    if not getattr(settings, "IMPORT_PHONE_PREFETCH", True):
+        return None
     if size < MIN_BYTES or "phone" not in names or encoding not in {"utf-8", "utf-8-sig"}:
         return None
     try:
@@ -92,15 +97,12 @@ def main(argv: list[str]) -> None:
         while True:
             try:
                 for cells in reader:
-                    raw = cells[column].strip() if len(cells) > column else ""
-                    if not raw or not _PLAIN_INTERNATIONAL.fullmatch(raw):
-                        continue
-                    digits = "+" + _NOT_DIGIT.sub("", raw)
-                    if digits in seen:
+                    digits = plain_international(cells[column]) if len(cells) > column else None
+                    if digits is None or digits in seen:
                         continue
                     seen.add(digits)
                     try:
-                        found.append(f"{digits}\t{normalize_phone(raw)}\n")
+                        found.append(f"{digits}\t{normalize_phone(cells[column])}\n")
                     except InvalidIdentifier:
                         continue
                     if len(found) >= CHUNK:
