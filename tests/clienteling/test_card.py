@@ -254,7 +254,8 @@ def test_no_customer_data_in_urls_or_titles(associate_client, jane_arrival):
     for attr in ("href=", "hx-post=", "hx-get=", "action="):
         for chunk in html.split(attr)[1:]:
             url = chunk.split('"')[1]
-            assert "Jane" not in url and "example.com" not in url and "336" not in url
+            # Her number's last eight digits, in any spelling ("336" alone also turns up in random UUIDs).
+            assert "Jane" not in url and "example.com" not in url and "12345678" not in url
 
 
 def test_the_associate_who_helped_her_is_named_as_the_team_knows_them(associate_client, store, jane_arrival):
