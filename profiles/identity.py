@@ -602,8 +602,12 @@ class BatchResolver:
         return needed
 
     # writes ------------------------------------------------------------------------------------
-    def apply(self, rows: list[ChannelRow], resolution: Resolution) -> None:
-        """Create the new customers and identifiers, run the merges, file the reviews."""
+    def apply(self, rows: list[ChannelRow], resolution: Resolution, ready=None) -> None:
+        """Create the new customers and identifiers, run the merges, file the reviews.
+
+        ``ready(resolution, merges)``, if given, is called once every row's customer id is final and before
+        anything is written; ``merges`` says whether the writes will merge customers.
+        """
         source = self.source
         roots = sorted({p for p in self.counts if p < 0 and self.find(p) == p}, reverse=True)  # row order
         real: dict[int, int] = {}
@@ -626,6 +630,8 @@ class BatchResolver:
             return found
 
         resolution.customer_of = [final(c) if c is not None else None for c in resolution.customer_of]
+        if ready is not None:
+            ready(resolution, bool(self.pending_merges))
         if real:
             self._create_customers(rows, resolution, set(real.values()))
 

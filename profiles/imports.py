@@ -4,9 +4,13 @@
 plus a conditional UPDATE of its status), reads and checks the rest of the file (after ``lines_done``) in
 batches of ``IMPORT_BATCH_SIZE`` rows, writes the identities of a window of ``IMPORT_PLAN_BATCHES`` batches
 in one transaction (new customers, their identifiers, merges between customers already in the database:
-``identity_write``), then commits each batch's touchpoints and traits together with the job's counters and resume point. A crash
-leaves only whole batches (and, at most, identities whose rows are not in yet); running the job again skips
-the committed lines, finds those identities in place and finishes the job, with no duplicates.
+``identity_write``), then commits each batch's touchpoints and traits together with the job's counters and
+resume point. The window's identities are written by a thread on a connection of its own, and the first
+batches go in on the job's connection meanwhile (two PostgreSQL processes busy instead of one); they commit
+together, after the identities (``_identities_write_alongside``; not when the window merges customers who
+were already in). A crash leaves only whole batches (and, at most, identities whose rows are not in yet);
+running the job again skips the committed lines, finds those identities in place and finishes the job, with
+no duplicates.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import gc
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -44,6 +49,7 @@ from profiles.pipeline import ImportSession, batch_write, identity_write, plan_s
 
 log = logging.getLogger(__name__)
 
+JOB_COUNTERS = ["rows", "imported", "updated", "duplicates", "rejected", "lines_done", "bytes_done", "status"]
 JOB_LOCK_CLASS = 0x1D3A  # first half of the two-key advisory lock held while a job runs
 RESUMABLE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
 REFRESH_ANALYZE = 5000  # a refresh of more customers than this analyzes the tables first
@@ -201,9 +207,14 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         parsed = _reading_reported(_parsed_batches(channel_file, job, size=batch_size()), job, progress)
         for window in _windows(parsed, plan_batches()):
             _stage(job, ImportStage.MATCHING, progress)
-            shares = _identities_write(job, window, session, touched)
-            _stage(job, ImportStage.WRITING, progress)
-            for batch, share in zip(window, shares, strict=True):
+            if connection.in_atomic_block:
+                # Inside the caller's transaction (tests): another connection would not see its rows.
+                shares = _identities_write(job, window, session, touched)
+                _stage(job, ImportStage.WRITING, progress)
+                ahead = 0
+            else:
+                shares, ahead = _identities_write_alongside(job, window, session, touched, channel_file, progress)
+            for batch, share in zip(window[ahead:], shares[ahead:], strict=True):
                 _commit_batch(job, batch, session, touched, share, channel_file)
                 written = job.imported + job.updated
                 # Batches that follow the plan only update customers by id and COPY touchpoints: statistics
@@ -248,13 +259,111 @@ def _identities_write(job: ImportJob, batches: list[ParsedBatch], session: Impor
     rows = [row for batch in batches for row in batch.rows]
     with transaction.atomic():
         plan = identity_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
+    _plan_touched(plan, touched)
+    if len(plan.new_customers) >= ANALYZE_FIRST:
+        _analyze()  # the batches' lookups and merges read the tables this just grew
+    return plan_split(plan, [len(batch.rows) for batch in batches])
+
+
+def _plan_touched(plan, touched: set[int]) -> None:
     touched |= plan.new_customers
     touched.update(plan.customer_of[i] for i in plan.changed_rows if plan.customer_of[i] is not None)
     for merge in plan.merges:
         touched.update((merge.survivor_id, merge.absorbed_id))
-    if len(plan.new_customers) >= ANALYZE_FIRST:
-        _analyze()  # the batches' lookups and merges read the tables this just grew
-    return plan_split(plan, [len(batch.rows) for batch in batches])
+
+
+class _IdentityWriter(threading.Thread):
+    """``identity_write`` of a window in a thread, on its own connection and in its own transaction.
+
+    It tells the plan (every row's customer id) as soon as the ids are final, before its writes: creating a
+    window's new customers and identifiers keeps one PostgreSQL process busy for a while (1M rows: ~16 s),
+    and the batches' touchpoints can be written meanwhile on the job's connection, by another one.
+    """
+
+    def __init__(self, job: ImportJob, rows: list, session: ImportSession):
+        super().__init__(name=f"import-{job.pk}-identities", daemon=True)
+        self.job, self.rows, self.session = job, rows, session
+        self.early = None  # the plan before its writes, when batches may be written meanwhile
+        self.plan = None
+        self.error: Exception | None = None
+        self._told = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                self.plan = identity_write(
+                    source=self.job.source,
+                    rows=self.rows,
+                    source_ref=self.job.filename,
+                    session=self.session,
+                    ready=self._ready,
+                )
+            if len(self.plan.new_customers) >= ANALYZE_FIRST:
+                _analyze()
+        except Exception as exc:  # handed to the job's thread, which raises it
+            self.error = exc
+        finally:
+            self._told.set()
+            connections.close_all()  # this thread's connections only
+
+    def _ready(self, plan, merges: bool) -> None:
+        # With merges, customers known before are locked and changed: the batches' consent and name updates
+        # of known customers could wait for this transaction while the job waits for them. They go after.
+        if not merges:
+            self.early = plan
+        self._told.set()
+
+    def early_plan(self):
+        self._told.wait()
+        return self.early
+
+    def result(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.plan
+
+
+def _identities_write_alongside(
+    job: ImportJob,
+    batches: list[ParsedBatch],
+    session: ImportSession,
+    touched: set[int],
+    channel_file: ChannelFile,
+    progress: Callable[[ImportJob], None] | None,
+) -> tuple[list, int]:
+    """``_identities_write`` with the first batches written while the identities are: returns each batch's
+    share of the plan and how many batches are already in.
+
+    The batches written meanwhile commit in one transaction, and only after the identities' transaction
+    has: a crash never leaves touchpoints of customers who are not there (it may leave identities whose
+    rows are not in yet, which a resumed job finds in place).
+    """
+    writer = _IdentityWriter(job, [row for batch in batches for row in batch.rows], session)
+    writer.start()
+    sizes = [len(batch.rows) for batch in batches]
+    ahead = 0
+    try:
+        early = writer.early_plan()
+        if early is not None:
+            shares = plan_split(early, sizes)
+            _stage(job, ImportStage.WRITING, progress)
+            with transaction.atomic():
+                while ahead < len(batches) and (ahead == 0 or writer.is_alive()):
+                    _batch_write(job, batches[ahead], session, touched, shares[ahead], channel_file, plan_held=True)
+                    job.refresh_from_db(fields=JOB_COUNTERS)
+                    ahead += 1
+                    if progress and not batches[ahead - 1].last:
+                        progress(job)
+                writer.result()  # its error rolls these batches back
+    finally:
+        writer.join()  # even when a batch failed: its rollback came first, so the identities can commit
+    plan = writer.result()
+    _plan_touched(plan, touched)
+    if early is None:
+        shares = plan_split(plan, sizes)
+        _stage(job, ImportStage.WRITING, progress)
+    return shares, ahead
 
 
 def _refresh_derived(job: ImportJob, touched: set[int], *, resumed: bool) -> None:
@@ -381,39 +490,58 @@ def _commit_batch(
     planned,
     channel_file: ChannelFile,
 ) -> None:
+    with transaction.atomic():
+        _batch_write(job, batch, session, touched, planned, channel_file)
+    job.refresh_from_db(fields=JOB_COUNTERS)
+
+
+def _batch_write(
+    job: ImportJob,
+    batch: ParsedBatch,
+    session: ImportSession,
+    touched: set[int],
+    planned,
+    channel_file: ChannelFile,
+    *,
+    plan_held: bool = False,
+) -> None:
+    """One batch's rows, rejected rows and the job's counters and resume point (inside a transaction)."""
     rows, rejects = batch.rows, batch.rejects
     last_line, position = batch.last_line, batch.position
-    with transaction.atomic():
-        result = batch_write(source=job.source, rows=rows, source_ref=job.filename, session=session, planned=planned)
-        if result.rejected:
-            # An erased customer's row is kept without its content; any other has its raw text read again.
-            wanted = {rows[index].line for index, reason in result.rejected if reason != ERASED_CUSTOMER}
-            raws = channel_file.raw_texts(wanted)
-            for index, reason in result.rejected:
-                line = rows[index].line
-                raw = ERASED_RAW if reason == ERASED_CUSTOMER else raws.get(line, "")
-                rejects.append((line, reason, raw))
-        if rejects:
-            RejectedRow.objects.bulk_create(
-                [RejectedRow(job=job, line=line, reason=reason[:300], raw=raw) for line, reason, raw in rejects],
-                ignore_conflicts=True,
-            )
-        counted = len(rows) + len(rejects) - len(result.rejected)
-        ImportJob.objects.filter(pk=job.pk).update(
-            rows=F("rows") + counted,
-            imported=F("imported") + result.imported,
-            updated=F("updated") + result.updated,
-            duplicates=F("duplicates") + result.duplicates,
-            rejected=F("rejected") + len(rejects),
-            lines_done=last_line,
-            bytes_done=max(position, 0),
-        )
-        if rows:
-            Source.objects.filter(pk=job.source_id).update(last_event_at=timezone.now())
-        touched |= result.customers
-    job.refresh_from_db(
-        fields=["rows", "imported", "updated", "duplicates", "rejected", "lines_done", "bytes_done", "status"]
+    result = batch_write(
+        source=job.source,
+        rows=rows,
+        source_ref=job.filename,
+        session=session,
+        planned=planned,
+        plan_held=plan_held,
     )
+    if result.rejected:
+        # An erased customer's row is kept without its content; any other has its raw text read again.
+        wanted = {rows[index].line for index, reason in result.rejected if reason != ERASED_CUSTOMER}
+        raws = channel_file.raw_texts(wanted)
+        for index, reason in result.rejected:
+            line = rows[index].line
+            raw = ERASED_RAW if reason == ERASED_CUSTOMER else raws.get(line, "")
+            rejects.append((line, reason, raw))
+    if rejects:
+        RejectedRow.objects.bulk_create(
+            [RejectedRow(job=job, line=line, reason=reason[:300], raw=raw) for line, reason, raw in rejects],
+            ignore_conflicts=True,
+        )
+    counted = len(rows) + len(rejects) - len(result.rejected)
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows=F("rows") + counted,
+        imported=F("imported") + result.imported,
+        updated=F("updated") + result.updated,
+        duplicates=F("duplicates") + result.duplicates,
+        rejected=F("rejected") + len(rejects),
+        lines_done=last_line,
+        bytes_done=max(position, 0),
+    )
+    if rows:
+        Source.objects.filter(pk=job.source_id).update(last_event_at=timezone.now())
+    touched |= result.customers
 
 
 # --- inbox folder ------------------------------------------------------------------------------------

@@ -48,7 +48,9 @@ class ImportSession:
     planned_epoch: tuple | None = None
 
 
-def identity_write(*, source: Source, rows: list[ChannelRow], source_ref: str, session: ImportSession) -> Resolution:
+def identity_write(
+    *, source: Source, rows: list[ChannelRow], source_ref: str, session: ImportSession, ready=None
+) -> Resolution:
     """Resolve and write the identities of all these rows at once (call inside a transaction).
 
     The same resolution a batch makes (owners looked up in a few set-based queries, then an in-memory
@@ -56,7 +58,7 @@ def identity_write(*, source: Source, rows: list[ChannelRow], source_ref: str, s
     over the whole file: a person first seen by email, then by phone, then by both is one new customer, and
     a merge is made only when the file links two customers who were already in the database. New customers
     are created with the latest traits and consent of all their rows. Returns the plan that ``plan_split``
-    cuts into the batches' shares.
+    cuts into the batches' shares. ``ready`` is ``BatchResolver.apply``'s: told the plan before its writes.
     """
     assert connection.in_atomic_block, "identity_write must run inside transaction.atomic()"
     with connection.cursor() as cursor:
@@ -64,7 +66,7 @@ def identity_write(*, source: Source, rows: list[ChannelRow], source_ref: str, s
     resolver = BatchResolver(source=source, source_ref=source_ref, cache=session.identity)
     resolution = resolver.resolve(rows)
     if rows:
-        resolver.apply(rows, resolution)
+        resolver.apply(rows, resolution, ready)
     session.planned_epoch = session.identity.epoch
     return resolution
 
@@ -108,26 +110,31 @@ def batch_write(
     source_ref: str,
     session: ImportSession | None = None,
     planned: Resolution | None = None,
+    plan_held: bool = False,
 ) -> BatchResult:
     """Write one batch of checked rows. Call inside a transaction (the caller commits counts with it).
 
     ``planned`` is this batch's share of the file's identity plan (already written by ``identity_write``);
     it is used only while nobody else has merged, undone a merge or erased anyone since, otherwise the batch
-    resolves its rows itself, as a batch without a plan does.
+    resolves its rows itself, as a batch without a plan does. ``plan_held``: the plan's own transaction is
+    still open on another connection of this job and holds the identity lock, so nobody can have changed
+    anything since; the caller commits this batch only after that transaction has committed.
     """
     session = session or ImportSession()
     assert connection.in_atomic_block, "batch_write must run inside transaction.atomic()"
+    assert planned is not None or not plan_held, "plan_held needs the plan's share"
     result = BatchResult()
     if not rows:
         return result
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
-        if planned is not None and session.planned_epoch is not None:
-            cursor.execute(EPOCH_SQL)
-            if cursor.fetchone() != session.planned_epoch:
-                session.planned_epoch = None  # for the rest of the file too: its plan may be stale
+    if not plan_held:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IDENTITY_LOCK])
+            if planned is not None and session.planned_epoch is not None:
+                cursor.execute(EPOCH_SQL)
+                if cursor.fetchone() != session.planned_epoch:
+                    session.planned_epoch = None  # for the rest of the file too: its plan may be stale
 
-    if planned is not None and session.planned_epoch is not None:
+    if planned is not None and (plan_held or session.planned_epoch is not None):
         resolution = planned
     else:
         planned = None

@@ -10,10 +10,12 @@ import time
 
 import pytest
 
+from profiles import imports
+from profiles.identity import BatchResolver
 from profiles.imports import import_file, import_job_create, import_job_run, inbox_scan, job_is_live
-from profiles.models import ImportJob, ImportStatus, Touchpoint
+from profiles.models import Customer, Identifier, ImportJob, ImportStatus, Merge, Touchpoint
 from profiles.tasks import import_job_run_task, inbox_scan_task
-from tests.factories import SourceFactory
+from tests.factories import CustomerFactory, IdentifierFactory, SourceFactory
 from tests.workers import ROOT, celery_worker, wait_for, worker_env
 
 HEADER = "event_id,occurred_at,event,email"
@@ -159,3 +161,103 @@ def test_a_killed_import_resumes_where_it_stopped_with_no_duplicates(tmp_path):
     assert done.pk == job.pk and done.status == ImportStatus.DONE
     assert done.summary_line() == "rows=6000 imported=6000 updated=0 duplicates=0 rejected=0"
     assert Touchpoint.objects.count() == 6000
+
+
+def batches_written_alongside(monkeypatch) -> list[bool]:
+    """Record, per batch the job writes, whether it went in while the identities were still being written."""
+    held: list[bool] = []
+    write = imports._batch_write
+
+    def recorded(*args, plan_held=False, **kwargs):
+        write(*args, plan_held=plan_held, **kwargs)
+        held.append(plan_held)
+
+    monkeypatch.setattr(imports, "_batch_write", recorded)
+    return held
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_go_in_while_the_identities_are_written_and_commit_only_after_them(tmp_path, settings, monkeypatch):
+    settings.IMPORT_BATCH_SIZE = 100
+    source = SourceFactory(name="pos")
+    write_feed(tmp_path / "a.csv", 600)
+    held = batches_written_alongside(monkeypatch)
+    seen_by_others = []
+    create = BatchResolver._create_customers
+
+    def slow_create(self, *args):
+        # Hold the identities' transaction open until the job has written two batches, and look at what
+        # this (other) connection sees of them meanwhile.
+        wait_for(lambda: len(held) >= 2, timeout=30, interval=0.01)
+        seen_by_others.append(Touchpoint.objects.count())
+        create(self, *args)
+
+    monkeypatch.setattr(BatchResolver, "_create_customers", slow_create)
+
+    job = import_file(source=source, path=tmp_path / "a.csv")
+
+    assert job.status == ImportStatus.DONE
+    assert job.summary_line() == "rows=600 imported=600 updated=0 duplicates=0 rejected=0"
+    assert held[:2] == [True, True]  # the rest went in as usual once the identities were committed
+    assert seen_by_others == [0]  # not committed before the identities were
+    assert Customer.objects.count() == 50 and Identifier.objects.count() == 50
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == set(
+        Customer.objects.values_list("pk", flat=True)
+    )
+    assert Touchpoint.objects.values("customer_id").distinct().count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_identities_fail_the_batches_written_alongside_roll_back_and_the_job_resumes(
+    tmp_path, settings, monkeypatch
+):
+    settings.IMPORT_BATCH_SIZE = 100
+    source = SourceFactory(name="pos")
+    write_feed(tmp_path / "a.csv", 600)
+    held = batches_written_alongside(monkeypatch)
+    create = BatchResolver._create_customers
+
+    def failing_create(self, *args):
+        wait_for(lambda: held, timeout=30, interval=0.01)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(BatchResolver, "_create_customers", failing_create)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(source=source, path=tmp_path / "a.csv")
+
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED and job.error.startswith("interrupted after line 0:")
+    assert held and job.rows == job.lines_done == 0
+    assert not Touchpoint.objects.exists() and not Customer.objects.exists() and not Identifier.objects.exists()
+
+    monkeypatch.setattr(BatchResolver, "_create_customers", create)
+    done = import_file(source=source, path=tmp_path / "a.csv")
+    assert done.pk == job.pk and done.summary_line() == "rows=600 imported=600 updated=0 duplicates=0 rejected=0"
+    assert Touchpoint.objects.count() == 600 and Customer.objects.count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_that_merges_known_customers_is_committed_before_any_batch_is_written(tmp_path, settings, monkeypatch):
+    # A merge locks and changes known customers, whom a batch's consent and name updates could be waiting
+    # for while the job waits for the merge: with merges, the batches follow the identities, as before.
+    settings.IMPORT_BATCH_SIZE = 2
+    source = SourceFactory(name="pos")
+    anna_by_email, anna_by_phone = CustomerFactory(first_name="Anna"), CustomerFactory(first_name="Anna")
+    IdentifierFactory(customer=anna_by_email, kind="email", value="anna@example.com")
+    IdentifierFactory(customer=anna_by_phone, kind="phone", value="+33612345678")
+    (tmp_path / "a.csv").write_text(
+        "event_id,occurred_at,event,email,phone,first_name\n"
+        "e1,2024-05-01T10:00:00Z,purchased,anna@example.com,,Anne\n"
+        "e2,2024-05-01T11:00:00Z,purchased,anna@example.com,+33 6 12 34 56 78,Anne\n"
+        "e3,2024-05-01T12:00:00Z,purchased,,+33612345678,Anne\n"
+    )
+    held = batches_written_alongside(monkeypatch)
+
+    job = import_file(source=source, path=tmp_path / "a.csv")
+
+    assert job.summary_line() == "rows=3 imported=3 updated=0 duplicates=0 rejected=0"
+    assert held == [False, False]
+    merge = Merge.objects.get()
+    assert {merge.survivor_id, merge.absorbed_id} == {anna_by_email.pk, anna_by_phone.pk}
+    assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {merge.survivor_id}
+    assert Customer.objects.get(pk=merge.survivor_id).first_name == "Anne"
