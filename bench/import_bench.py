@@ -17,6 +17,9 @@ migrated, and dropped at the end unless ``--keep-db``):
     into equivalent models (``bench/iexport``) on the first ``--slice`` rows, because it is slow: customers
     keyed by email-or-phone first, then touchpoints with a ``ForeignKeyWidget``.
 
+``--cpu`` also samples, during (a), the CPU time of every PostgreSQL and Python process on the machine
+(Linux ``/proc``) and the job's stage, and prints per stage its seconds and the cores each kind kept busy.
+
 Prints rows/s for each leg, each leg's ratio to (b), and (a)/(c). ``--rows 20000`` is a smoke run that
 finishes in well under a minute. Timings are measured inside the child process around the import call
 only (Django start-up excluded). The generated file is cached under ``bench/out/``.
@@ -51,6 +54,87 @@ CREATE TABLE bench_copy (
     consent_email boolean, consent_sms boolean, consent_surveys boolean, properties jsonb
 )
 """
+
+
+# ------------------------------------------------------------------------------------------ CPU by stage
+
+
+class CpuSampler:
+    """Every half second: CPU time used by PostgreSQL and by Python processes (all of them, from /proc), and
+    the stage of the newest import job in the benchmark's database. ``report`` prints both per stage."""
+
+    def __init__(self, url: str, interval: float = 0.5):
+        import threading
+
+        self.url, self.interval = url, interval
+        self.samples: list[tuple[str, float, float, float]] = []  # (stage, seconds, postgres s, python s)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _cpu() -> dict[str, float]:
+        ticks = {"postgres": 0, "python": 0}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            kind = "postgres" if name.startswith("postgres") else "python" if name.startswith("python") else ""
+            if kind:
+                ticks[kind] += int(fields[11]) + int(fields[12])  # utime + stime
+        hz = os.sysconf("SC_CLK_TCK")
+        return {kind: value / hz for kind, value in ticks.items()}
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            before, at = self._cpu(), time.perf_counter()
+            while not self._stop.wait(self.interval):
+                row = connection.execute("SELECT stage, status FROM profiles_importjob ORDER BY id DESC LIMIT 1")
+                found = row.fetchone()
+                stage = (found[0] or found[1]) if found else "starting"
+                now, cpu = time.perf_counter(), self._cpu()
+                # A process that ended between two samples takes its ticks along: clamp at zero.
+                self.samples.append(
+                    (
+                        stage,
+                        now - at,
+                        max(cpu["postgres"] - before["postgres"], 0),
+                        max(cpu["python"] - before["python"], 0),
+                    )
+                )
+                before, at = cpu, now
+
+    def report(self) -> None:
+        stages: dict[str, list[float]] = {}
+        for stage, seconds, postgres, python in self.samples:
+            total = stages.setdefault(stage, [0.0, 0.0, 0.0])
+            total[0] += seconds
+            total[1] += postgres
+            total[2] += python
+        cores = os.cpu_count() or 1
+        print(f"    {'stage of (a)':<14} {'seconds':>8} {'postgres cores':>15} {'python cores':>13} {'idle cores':>11}")
+        for stage, (seconds, postgres, python) in stages.items():
+            busy_pg, busy_py = postgres / seconds, python / seconds
+            print(
+                f"    {stage:<14} {seconds:8.1f} {busy_pg:15.2f} {busy_py:13.2f} {max(cores - busy_pg - busy_py, 0):11.2f}"
+            )
+        seconds = sum(v[0] for v in stages.values())
+        postgres, python = sum(v[1] for v in stages.values()), sum(v[2] for v in stages.values())
+        print(f"    {'all':<14} {seconds:8.1f} {postgres / seconds:15.2f} {python / seconds:13.2f}"
+              f"   (CPU seconds: postgres {postgres:.1f}, python {python:.1f})")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ orchestration
@@ -165,7 +249,10 @@ def orchestrate(args) -> None:
             results["iexport"] = announce("(c)", run_child("iexport", slice_path, url))
         if "ours" in legs:
             print("(a) import_channel_data into a fresh database ...", flush=True)
-            results["ours"] = announce("(a)", run_child("ours", path, url))
+            with CpuSampler(url) if args.cpu else contextlib.nullcontext() as sampler:
+                results["ours"] = announce("(a)", run_child("ours", path, url))
+            if sampler:
+                sampler.report()
         if "reimport" in legs and "ours" in legs:
             print("(d) import_channel_data again, same file ...", flush=True)
             results["reimport"] = announce("(d)", run_child("ours", path, url))
@@ -233,12 +320,14 @@ def stage_timers() -> dict[str, float]:
     """Time the importer's stages by wrapping its functions in this process (its code stays untouched).
 
     The wrapped functions run about once per batch (or per merge), so the timers cost nothing measurable. Parsing and
-    normalizing is what remains of the total.
+    normalizing is what remains of the total: the time no top-level stage covered (since a window's first batches
+    are written while its identities are, in another thread, those two stages overlap).
     """
     from profiles import derived, identity, imports, pipeline
 
     spent: dict[str, float] = {}
     calls: dict[str, int] = {}
+    spans: list[tuple[float, float]] = []  # (start, end) of every top-level stage call
 
     def timed(owner, name: str, label: str) -> None:
         original = getattr(owner, name)
@@ -248,15 +337,28 @@ def stage_timers() -> dict[str, float]:
             try:
                 return original(*args, **kwargs)
             finally:
-                spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+                ended = time.perf_counter()
+                spent[label] = spent.get(label, 0.0) + ended - started
                 calls[label] = calls.get(label, 0) + 1
+                if not label.startswith(" "):
+                    spans.append((started, ended))
 
         setattr(owner, name, wrapper)
 
     owners = {"imports": imports, "identity": identity.BatchResolver, "pipeline": pipeline, "derived": derived}
     for label, (owner, name) in STAGES.items():
         timed(owners[owner], name, label)
-    return spent, calls
+    return spent, calls, spans
+
+
+def covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of these intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 # label -> (module or class, function) of the importer, in the order they run
@@ -310,12 +412,12 @@ def child_ours(path: Path, experiments: list[str]) -> dict:
 
     Source.objects.get_or_create(name=SOURCE, defaults={"kind": "web"})
     experiments_apply(experiments)
-    spent, calls = stage_timers()
+    spent, calls, spans = stage_timers()
     output = io.StringIO()
     started = time.perf_counter()
     call_command("import_channel_data", str(path), "--source", SOURCE, stdout=output)
     seconds = time.perf_counter() - started
-    measured = sum(value for label, value in spent.items() if not label.startswith(" "))
+    measured = covered(spans)
     order = list(STAGES)
     stages = [
         f"{label:<56} {value:8.2f}s {value / seconds:6.1%} {calls[label]:>7,} calls"
@@ -385,6 +487,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--file", type=Path, help="use this channel CSV instead of generating one")
     parser.add_argument("--legs", default="copy,ours,reimport,iexport")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
+    parser.add_argument("--cpu", action="store_true", help="print (a)'s CPU use per stage (Linux /proc)")
     parser.add_argument(
         "--experiment",
         default="",
