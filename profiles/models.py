@@ -456,6 +456,10 @@ class ImportJob(models.Model):
             return self.bytes_read
         if self.stage in (ImportStage.MATCHING, ImportStage.PROFILES):
             return None
+        if self.stage == ImportStage.WRITING and not self.bytes_done:
+            # The first batches are written while the new customers are, and commit with them: until then
+            # there is nothing committed to measure (rather than a bar stuck at 0 %).
+            return None
         return self.bytes_done
 
     @property

@@ -65,6 +65,9 @@ def test_a_running_job_says_what_it_is_doing_and_how_far_it_has_read_before_it_w
     assert reading == sorted(reading) and reading[-1] == 100 and 0 < reading[0] < 100
     assert all(rows == 0 for stage, _, rows in seen[:3])  # read ahead of writing anything
     assert {percent for stage, percent, _ in seen if stage in ("matching", "profiles")} == {None}
+    writing = [(percent, rows) for stage, percent, rows in seen if stage == "writing"]
+    assert writing[0] == (None, 0)  # nothing committed to measure yet
+    assert [percent for percent, _ in writing[1:]] == sorted(p for p, _ in writing[1:]) and writing[-1][0] == 100
     assert job.status == ImportStatus.DONE and job.stage == "" and job.rows == 350
 
 
