@@ -351,7 +351,6 @@ def _identities_write_alongside(
             with transaction.atomic():
                 while ahead < len(batches) and (ahead == 0 or writer.is_alive()):
                     _batch_write(job, batches[ahead], session, touched, shares[ahead], channel_file, plan_held=True)
-                    job.refresh_from_db(fields=JOB_COUNTERS)
                     ahead += 1
                     if progress and not batches[ahead - 1].last:
                         progress(job)
@@ -482,17 +481,10 @@ def _parsed_batches(channel_file: ChannelFile, job: ImportJob, *, size: int) -> 
     yield batch
 
 
-def _commit_batch(
-    job: ImportJob,
-    batch: ParsedBatch,
-    session: ImportSession,
-    touched: set[int],
-    planned,
-    channel_file: ChannelFile,
-) -> None:
+def _commit_batch(job: ImportJob, batch: ParsedBatch, *context) -> None:
+    """``_batch_write`` in a transaction of its own."""
     with transaction.atomic():
-        _batch_write(job, batch, session, touched, planned, channel_file)
-    job.refresh_from_db(fields=JOB_COUNTERS)
+        _batch_write(job, batch, *context)
 
 
 def _batch_write(
@@ -505,7 +497,8 @@ def _batch_write(
     *,
     plan_held: bool = False,
 ) -> None:
-    """One batch's rows, rejected rows and the job's counters and resume point (inside a transaction)."""
+    """One batch's rows, rejected rows and the job's counters and resume point (inside a transaction); the
+    job object is then read again, with them."""
     rows, rejects = batch.rows, batch.rejects
     last_line, position = batch.last_line, batch.position
     result = batch_write(
@@ -542,6 +535,7 @@ def _batch_write(
     if rows:
         Source.objects.filter(pk=job.source_id).update(last_event_at=timezone.now())
     touched |= result.customers
+    job.refresh_from_db(fields=JOB_COUNTERS)
 
 
 # --- inbox folder ------------------------------------------------------------------------------------
