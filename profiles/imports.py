@@ -256,13 +256,18 @@ def _reading_reported(batches: Iterator[ParsedBatch], job: ImportJob, progress) 
 
 def _identities_write(job: ImportJob, batches: list[ParsedBatch], session: ImportSession, touched: set[int]):
     """Write the identities of every row read (one transaction); returns each batch's share of the plan."""
-    rows = [row for batch in batches for row in batch.rows]
-    with transaction.atomic():
-        plan = identity_write(source=job.source, rows=rows, source_ref=job.filename, session=session)
+    plan = _plan_commit(job, [row for batch in batches for row in batch.rows], session)
     _plan_touched(plan, touched)
+    return plan_split(plan, [len(batch.rows) for batch in batches])
+
+
+def _plan_commit(job: ImportJob, rows: list, session: ImportSession, ready=None):
+    """``identity_write`` of these rows in a transaction of its own, then statistics if it grew the tables."""
+    with transaction.atomic():
+        plan = identity_write(source=job.source, rows=rows, source_ref=job.filename, session=session, ready=ready)
     if len(plan.new_customers) >= ANALYZE_FIRST:
         _analyze()  # the batches' lookups and merges read the tables this just grew
-    return plan_split(plan, [len(batch.rows) for batch in batches])
+    return plan
 
 
 def _plan_touched(plan, touched: set[int]) -> None:
@@ -290,16 +295,7 @@ class _IdentityWriter(threading.Thread):
 
     def run(self) -> None:
         try:
-            with transaction.atomic():
-                self.plan = identity_write(
-                    source=self.job.source,
-                    rows=self.rows,
-                    source_ref=self.job.filename,
-                    session=self.session,
-                    ready=self._ready,
-                )
-            if len(self.plan.new_customers) >= ANALYZE_FIRST:
-                _analyze()
+            self.plan = _plan_commit(self.job, self.rows, self.session, ready=self._ready)
         except Exception as exc:  # handed to the job's thread, which raises it
             self.error = exc
         finally:
