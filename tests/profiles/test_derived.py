@@ -415,3 +415,28 @@ def test_a_parallel_refresh_splits_into_equal_chunks_a_multiple_of_the_workers(m
     monkeypatch.setattr(derived, "_refresh_on_own_connection", chunks.append)
     customers_refresh(range(1, 11), workers=2)  # 10 customers, at most 4 a chunk: 3 chunks would idle a worker
     assert sorted(chunks) == [[1, 2], [3, 4, 5], [6, 7], [8, 9, 10]]
+
+
+def test_a_new_lifecycle_leaves_the_customer_indexes_alone():
+    """The customers table keeps room on its pages (migration ``customer_fillfactor``): a lifecycle change is an
+    in-page (HOT) update, not a new entry in each of her indexes, ~27 search tokens among them."""
+    source = SourceFactory(name="pos")
+    people = Customer.objects.bulk_create(Customer(first_name=f"Ann{n}", last_name="Example") for n in range(600))
+    buyers = people[::3]  # a third buy, as in the import benchmark's file
+    Touchpoint.objects.bulk_create(
+        Touchpoint(source=source, external_id=f"buy{p.pk}", customer=p, occurred_at=at("2026-11-20"),
+                   channel="store", moment="purchased")
+        for p in buyers
+    )  # fmt: skip
+    stats = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'profiles_customer'"
+    with connection.cursor() as cursor:
+        cursor.execute(stats)
+        updates_before, hot_before = cursor.fetchone()
+
+        customers_refresh([p.pk for p in people])
+
+        cursor.execute(stats)
+        updates, hot = cursor.fetchone()
+    assert Customer.objects.filter(lifecycle="new").count() == len(buyers)
+    assert updates - updates_before == len(buyers)
+    assert hot - hot_before >= 0.9 * len(buyers)
