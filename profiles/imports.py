@@ -152,6 +152,8 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
         if not cursor.fetchone()[0]:
             raise JobBusy(f"import job {job_id} is being run by another process")
     try:
+        # A job that ran before (it died, or failed) may have committed identities with no batch after them.
+        ran_before = ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.QUEUED).exists()
         claimed = ImportJob.objects.filter(pk=job_id, status__in=RESUMABLE).update(
             status=ImportStatus.RUNNING, started_at=timezone.now(), error=""
         )
@@ -159,7 +161,7 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
         if not claimed:
             return job  # done or skipped already: a redelivered task acts once
         try:
-            _run(job, progress)
+            _run(job, progress, resumed=ran_before)
         except FileProblem as exc:
             _finish(job, ImportStatus.FAILED, error=str(exc))
         except Exception as exc:
@@ -182,7 +184,7 @@ def _finish(job: ImportJob, status: str, *, error: str = "", **counts) -> None:
     job.save(update_fields=["status", "error", "finished_at", "stage", *counts])
 
 
-def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
+def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None, *, resumed: bool) -> None:
     facts = inspect(job.path, job.format)
     ImportJob.objects.filter(pk=job.pk).update(checksum=facts.checksum, size_bytes=facts.size)
     job.checksum, job.size_bytes = facts.checksum, facts.size
@@ -198,7 +200,6 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
 
     session = ImportSession()
     touched: set[int] = set()
-    resumed_from = job.lines_done
     with ChannelFile(job.path, facts) as channel_file, _collector_paused():
         # The file is read a window of batches at a time (its checked rows stay in memory) and identity is
         # resolved over the whole window, so people are not created batch by batch and merged again later;
@@ -225,7 +226,7 @@ def _run(job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
                 if progress and not batch.last:
                     progress(job)
     _stage(job, ImportStage.PROFILES, progress)
-    _refresh_derived(job, touched, resumed=resumed_from > 0)
+    _refresh_derived(job, touched, resumed=resumed)
     try:
         with transaction.atomic():
             _finish(job, ImportStatus.DONE)

@@ -13,7 +13,7 @@ import pytest
 from profiles import imports
 from profiles.identity import BatchResolver
 from profiles.imports import import_file, import_job_create, import_job_run, inbox_scan, job_is_live
-from profiles.models import Customer, Identifier, ImportJob, ImportStatus, Merge, Touchpoint
+from profiles.models import Customer, CustomerSummary, Identifier, ImportJob, ImportStatus, Merge, Touchpoint
 from profiles.tasks import import_job_run_task, inbox_scan_task
 from tests.factories import CustomerFactory, IdentifierFactory, SourceFactory
 from tests.workers import ROOT, celery_worker, wait_for, worker_env
@@ -264,3 +264,33 @@ def test_a_plan_that_merges_known_customers_is_committed_before_any_batch_is_wri
     assert {merge.survivor_id, merge.absorbed_id} == {anna_by_email.pk, anna_by_phone.pk}
     assert set(Touchpoint.objects.values_list("customer_id", flat=True)) == {merge.survivor_id}
     assert Customer.objects.get(pk=merge.survivor_id).first_name == "Anne"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_failed_after_its_identities_committed_still_profiles_everyone_when_resumed(
+    tmp_path, settings, monkeypatch
+):
+    # Found by killing a 1M-row import while its first batches were going in: the identities were in, no
+    # batch was, and the resumed job left the customers of profile-only rows (no event) without a summary.
+    settings.IMPORT_BATCH_SIZE = 100
+    source = SourceFactory(name="pos")
+    write_feed(tmp_path / "a.csv", 300)
+    with (tmp_path / "a.csv").open("a") as feed:
+        feed.write("p1,,,only-a-profile@example.com\n")
+    write = imports._batch_write
+
+    def failing_write(*args, **kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(imports, "_batch_write", failing_write)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        import_file(source=source, path=tmp_path / "a.csv")
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED and job.lines_done == 0
+    assert Customer.objects.count() == 51 and not Touchpoint.objects.exists()  # the identities went in
+
+    monkeypatch.setattr(imports, "_batch_write", write)
+    done = import_file(source=source, path=tmp_path / "a.csv")
+
+    assert done.pk == job.pk and done.summary_line() == "rows=301 imported=300 updated=0 duplicates=1 rejected=0"
+    assert CustomerSummary.objects.count() == Customer.objects.count() == 51
