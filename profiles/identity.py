@@ -695,6 +695,7 @@ class BatchResolver:
         with connection.cursor() as cursor:
             try:
                 with transaction.atomic(), cursor.copy(f"COPY profiles_identifier ({columns}) FROM STDIN") as copy:
+                    copy.set_types(["int8", "text", "text", "text", "int8", "timestamptz"])  # no dumper per value
                     for row in rows:
                         copy.write_row(row)
                 return

