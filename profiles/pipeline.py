@@ -312,6 +312,13 @@ def _touchpoint_values(source: Source, rows: list[ChannelRow], customer_of: list
         )
 
 
+def _touchpoints_copy(cursor, table: str, source: Source, rows, customer_of: list, events: list[int], now) -> None:
+    with cursor.copy(f"COPY {table} (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN") as copy:
+        copy.set_types(STAGE_TYPES)
+        for values in _touchpoint_values(source, rows, customer_of, events, now):
+            copy.write_row(values)
+
+
 def _touchpoints_insert(
     source: Source, rows: list[ChannelRow], customer_of: list, events: list[int], session: ImportSession
 ) -> tuple[int, set[int]]:
@@ -326,15 +333,8 @@ def _touchpoints_insert(
     with connection.cursor() as cursor:
         if session.all_new_so_far:
             try:
-                with (
-                    transaction.atomic(),
-                    cursor.copy(
-                        f"COPY profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN"
-                    ) as copy,
-                ):
-                    copy.set_types(STAGE_TYPES)
-                    for values in _touchpoint_values(source, rows, customer_of, events, now):
-                        copy.write_row(values)
+                with transaction.atomic():
+                    _touchpoints_copy(cursor, "profiles_touchpoint", source, rows, customer_of, events, now)
                 return len(events), {customer_of[i] for i in events}
             except psycopg.errors.UniqueViolation:
                 session.all_new_so_far = False
@@ -350,10 +350,7 @@ def _touchpoints_insert(
             ) ON COMMIT DELETE ROWS
             """
         )
-        with cursor.copy(f"COPY touchpoint_stage (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN") as copy:
-            copy.set_types(STAGE_TYPES)
-            for values in _touchpoint_values(source, rows, customer_of, events, now):
-                copy.write_row(values)
+        _touchpoints_copy(cursor, "touchpoint_stage", source, rows, customer_of, events, now)
         cursor.execute(
             f"""
             INSERT INTO profiles_touchpoint (source_id, created_at, {STAGE_COLUMNS})
