@@ -1,4 +1,5 @@
-"""Python CPU per COPY row, psycopg choosing a dumper per value against types declared once (``set_types``).
+"""Python CPU per COPY row: psycopg choosing a dumper per value, types declared once (``set_types``), and
+types declared once with the times already text (what the importer COPYs since session 8).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.copy_types_probe
 
@@ -43,18 +44,28 @@ def main() -> None:
     django.setup()
     from profiles.pipeline import STAGE_COLUMNS, STAGE_TYPES
 
+    typed = ["int8", "timestamptz", "text", "int8", "timestamptz", *STAGE_TYPES[5:]]  # the types before session 8
+
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     data = rows(dt.datetime.now(dt.UTC))
+    # The importer's times: created_at formatted once per batch, occurred_at as the file wrote it.
+    created_at = data[0][1].isoformat()
+    as_text = [(r[0], created_at, *r[2:4], r[4].isoformat(), *r[5:]) for r in data]
     with psycopg.connect(url) as connection:
         connection.execute(TABLE)
         for _ in range(3):
-            for label, types in (("a dumper per value", None), ("types declared once", STAGE_TYPES)):
+            variants = (
+                ("a dumper per value", data, None),
+                ("types declared once", data, typed),
+                ("times as text", as_text, STAGE_TYPES),
+            )
+            for label, values, types in variants:
                 cursor = connection.cursor()
                 started = time.process_time()
                 with cursor.copy(f"COPY probe (source_id, created_at, {STAGE_COLUMNS}) FROM STDIN") as copy:
                     if types:
                         copy.set_types(types)
-                    for row in data:
+                    for row in values:
                         copy.write_row(row)
                 spent = time.process_time() - started
                 connection.execute("TRUNCATE probe")

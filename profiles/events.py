@@ -143,6 +143,30 @@ class ChannelRow:
     properties: str = "{}"
     traits: dict = field(default_factory=dict)  # first_name, last_name, postal_code, birthday_month/day
     consents: dict = field(default_factory=dict)  # purpose -> bool
+    # occurred_at as the file wrote it, when PostgreSQL reads that text as the same instant (``copy_time``):
+    # the writer COPYs it as is, which costs less Python than formatting the datetime again (~1 us per row).
+    occurred_text: str = ""
+
+
+def copy_time(text: str) -> str:
+    """``text`` itself if it is an ISO 8601 time that ``datetime.fromisoformat`` has read (with its offset)
+    and that PostgreSQL reads as the same instant, else "" (the caller then formats the datetime).
+
+    Only the extended calendar form with whole seconds or milliseconds and ``Z`` or ``+HH:MM``:
+    ``2024-05-01T14:30:00Z``, ``2024-05-01T14:30:00.250+02:00``. Python also reads week dates, the basic
+    form and more than six decimals (which it truncates where PostgreSQL rounds); those are formatted again.
+    """
+    size = len(text)
+    if not (text[4:5] == "-" and text[7:8] == "-" and text[10:11] == "T" and text[13:14] == ":" and text[16:17] == ":"):
+        return ""
+    if size == 20 or size == 24:
+        fits = text[19] == "Z" if size == 20 else text[19] == "." and text[23] == "Z"
+    elif size == 25 or size == 29:
+        offset = 19 if size == 25 else 23
+        fits = text[offset] in "+-" and text[offset + 3] == ":" and (size == 25 or text[19] == ".")
+    else:
+        fits = False
+    return text if fits else ""
 
 
 class RowReader:
@@ -383,7 +407,7 @@ class RowReader:
                 raise RowRejected(
                     "no identifier: the row needs a customer_id, email, phone, loyalty_id or anonymous_id"
                 )
-            event = moment = channel = ""
+            event = moment = channel = occurred_text = ""
             occurred_at = None
             raw = cells[i_event] if i_event is not None else ""
             if raw:
@@ -398,6 +422,8 @@ class RowReader:
                     if not occurred.strip():
                         raise RowRejected("bad date: occurred_at is empty")
                     occurred_at = when(occurred, tz)
+                else:
+                    occurred_text = copy_time(occurred)
                 raw = cells[i_channel] if i_channel is not None else ""
                 channel = channels.get(raw) or self.channel(raw)
             elif i_occurred is not None and cells[i_occurred].strip():
@@ -470,7 +496,7 @@ class RowReader:
                 event_id = self.external_id(event_id, "\x1f".join(cells))
             return ChannelRow(
                 line, event_id, keys, moment, occurred_at, channel, event, *values,
-                quantity, price, revenue, code, properties, traits, granted,
+                quantity, price, revenue, code, properties, traits, granted, occurred_text,
             )  # fmt: skip
 
         return parse

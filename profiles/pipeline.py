@@ -35,8 +35,10 @@ STAGE_COLUMNS = (
 )
 # The Python types of ``_touchpoint_values``'s columns (source_id and created_at first), told to the COPY once:
 # psycopg then skips choosing a dumper for every value (~0.7 of ~3 us per row of Python, measured). Amounts
-# and properties are already checked text, which PostgreSQL parses into numeric and jsonb itself.
-STAGE_TYPES = ["int8", "timestamptz", "text", "int8", "timestamptz", *["text"] * 12, "int4", *["text"] * 4]
+# and properties are already checked text, which PostgreSQL parses into numeric and jsonb itself, and so are
+# the times: psycopg's timestamptz dumper costs ~1.1 us per value, the file's own text nothing
+# (``python -m bench.copy_types_probe``).
+STAGE_TYPES = ["int8", "text", "text", "int8", "text", *["text"] * 12, "int4", *["text"] * 4]
 
 
 @dataclass
@@ -284,14 +286,15 @@ def _traits_apply(
 
 
 def _touchpoint_values(source: Source, rows: list[ChannelRow], customer_of: list, events: list[int], now):
+    created_at = now.isoformat()
     for i in events:
         r = rows[i]
         yield (
             source.pk,
-            now,
+            created_at,
             r.external_id,
             customer_of[i],
-            r.occurred_at,
+            r.occurred_text or r.occurred_at.isoformat(),
             r.channel,
             r.moment,
             r.event,

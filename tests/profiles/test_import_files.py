@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import zoneinfo
+from datetime import datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from profiles import imports, pipeline
+from profiles.events import copy_time
 from profiles.identity import BatchResolver
 from profiles.imports import import_file
 from profiles.models import Customer, Identifier, ImportJob, ImportStatus, RejectedRow, Touchpoint
@@ -60,6 +63,52 @@ def test_good_rows_become_touchpoints_of_one_customer_with_normalized_identifier
     purchase = Touchpoint.objects.get(external_id="e1")
     assert purchase.moment == "purchased" and purchase.revenue == 120.5 and purchase.customer == customer
     assert purchase.occurred_at.isoformat() == "2024-05-01T08:00:00+00:00"  # 10:00 in Paris
+
+
+TIMES = [
+    "2024-05-01T10:00:00Z",
+    "2024-05-01T10:00:00.250Z",
+    "2024-05-01T10:00:00+02:00",
+    "2024-05-01T10:00:00.250-05:30",
+    "2024-05-01T10:00:00.123456789Z",  # Python keeps 6 decimals of 9 (truncating), PostgreSQL would round
+    "2024-W18-3T10:00:00Z",  # a week date, which PostgreSQL reads differently
+    "20240501T100000Z",
+    "2024-05-01 10:00:00+02:00",
+    "2024-05-01T10:00:00",  # no offset: the Paris store's local time
+]
+
+
+def test_every_time_form_is_stored_as_the_instant_python_read(tmp_path, pos):
+    lines = [f"t{i},{when},Product Viewed,web,C1,,,,,PAR01,,,,,," for i, when in enumerate(TIMES)]
+    job = import_file(source=pos, path=csv_file(tmp_path, *lines))
+
+    assert job.summary_line() == f"rows={len(TIMES)} imported={len(TIMES)} updated=0 duplicates=0 rejected=0"
+    stored = dict(Touchpoint.objects.values_list("external_id", "occurred_at"))
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    for i, when in enumerate(TIMES):
+        expected = datetime.fromisoformat(when)
+        assert stored[f"t{i}"] == (expected if expected.tzinfo else expected.replace(tzinfo=paris)), when
+
+
+@pytest.mark.parametrize(
+    ("text", "copied"),
+    [
+        ("2024-05-01T10:00:00Z", True),
+        ("2024-05-01T10:00:00.250Z", True),
+        ("2024-05-01T10:00:00+02:00", True),
+        ("2024-05-01T10:00:00.250-05:30", True),
+        ("2024-05-01T10:00:00.123456789Z", False),
+        ("2024-05-01T10:00:00.2500Z", False),
+        ("2024-W18-3T10:00:00Z", False),
+        ("20240501T100000Z", False),
+        ("2024-05-01 10:00:00Z", False),
+        ("2024-05-01T10:00:00+0200", False),
+        ("2024-05-01T10:00:00+02:00:30", False),
+        ("2024-05-01T10:00Z", False),
+    ],
+)
+def test_only_times_postgresql_reads_the_same_way_are_copied_as_written(text, copied):
+    assert copy_time(text) == (text if copied else "")
 
 
 BAD_ROWS = [
