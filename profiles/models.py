@@ -153,9 +153,6 @@ class Customer(models.Model):
 
     objects = CustomerQuerySet.as_manager()
 
-    class Meta:
-        indexes = [models.Index(fields=["last_name", "first_name"])]
-
     def __str__(self) -> str:
         return self.display_name or str(self.public_id)
 
