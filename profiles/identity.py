@@ -712,15 +712,20 @@ class BatchResolver:
             )
 
     def _create_customers(self, rows: list[ChannelRow], resolution: Resolution, new_ids: set[int]) -> None:
+        # One pass over every row of the window (1M for a 1M-row file), so no dict is built for a row that
+        # only repeats its customer and nothing is updated with nothing.
         profile: dict[int, dict] = {}
-        for index, row in enumerate(rows):
-            c = resolution.customer_of[index]
+        for row, c in zip(rows, resolution.customer_of, strict=True):
             if c not in new_ids:
                 continue
-            data = profile.setdefault(c, {"store": row.store_code})
-            data.update(row.traits)
-            for purpose, granted in row.consents.items():
-                data[purpose] = (granted, row.occurred_at)
+            data = profile.get(c)
+            if data is None:
+                data = profile[c] = {"store": row.store_code}
+            if row.traits:
+                data.update(row.traits)
+            if row.consents:
+                for purpose, granted in row.consents.items():
+                    data[purpose] = (granted, row.occurred_at)
         now = timezone.now().isoformat()  # times are COPYed as text: psycopg's dumper costs ~1 us a value
         source_name = self.source.name[:100]
         with (
