@@ -443,6 +443,9 @@ def _refresh_batch(ids: list[int]) -> None:
         # which turns a one-customer refresh (the live path) from milliseconds into a third of a second.
         cursor.execute("ANALYZE refresh_ids")
         cursor.execute(_COPY_TOUCHPOINTS, params)
+        # A sample of 6,000 rows rather than the default 30,000: the same plans for a 35,000-customer batch
+        # of 257k touchpoints, and its ANALYZE 0.06 s instead of 0.26-0.31 s (docs/benchmarks.md, "Session 8").
+        cursor.execute("SET LOCAL default_statistics_target = 20")
         cursor.execute("ANALYZE refresh_tp")
         cursor.execute(
             "DELETE FROM profiles_customersummary WHERE customer_id = ANY(%(ids)s) "
