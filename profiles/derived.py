@@ -90,6 +90,9 @@ CREATE TEMP TABLE refresh_tp AS
               OR t.properties ? 'resolved' OR t.properties ? 'resolution'
               THEN t.properties ELSE NULL END AS properties
   FROM profiles_touchpoint t JOIN refresh_ids r ON r.id = t.customer_id
+  -- The batch's id range first: a cheap test on every touchpoint read, which spares the join the others
+  -- (a big batch is one range of ids out of several; one customer's refresh reads her timeline's index).
+  WHERE t.customer_id BETWEEN %(first_id)s AND %(last_id)s
 """
 
 # Order statistics, for the summary and the lifecycle.
@@ -422,6 +425,8 @@ def _refresh_batch(ids: list[int]) -> None:
     now = timezone.now()
     params = {
         "ids": ids,
+        "first_id": min(ids, default=0),
+        "last_id": max(ids, default=0),
         "now": now,
         "year_ago": now - timedelta(days=365),
         "list_limit": LIST_LIMIT,
