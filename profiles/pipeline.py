@@ -199,17 +199,29 @@ def _traits_apply(
     at least as recent as the one on file, so replaying an old file never undoes a newer choice.
     """
     latest: dict[int, dict] = {}
-    for index, row in enumerate(rows):
-        if not (row.traits or row.consents):
+    for row, customer in zip(rows, customer_of, strict=True):
+        traits, consents = row.traits, row.consents
+        if not (traits or consents):
             continue
-        customer = customer_of[index]
         # New customers were created with these values (a fresh file is nearly all of them): nothing to
         # gather. A later batch's rows of theirs go through the UPDATE's own unchanged-row check.
         if customer is None or customer in new_customers:
             continue
-        data = latest.setdefault(customer, {})
-        data.update(row.traits)
-        for purpose, granted in row.consents.items():
+        data = latest.get(customer)
+        if data is None:
+            # A row that only repeats what this job already wrote for her is skipped here, before anything is
+            # gathered: a file sent again repeats every name and consent. (Not once the batch has gathered a
+            # row of hers: then this one, the latest, must still win.)
+            known = applied.get(customer)
+            if (
+                known is not None
+                and all(known.get(k) == v for k, v in traits.items())
+                and all(known.get(k) == v for k, v in consents.items())
+            ):
+                continue
+            data = latest[customer] = {}
+        data.update(traits)
+        for purpose, granted in consents.items():
             data[purpose] = (granted, row.occurred_at)
     for customer, data in list(latest.items()):
         # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).

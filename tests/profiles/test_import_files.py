@@ -309,6 +309,23 @@ def test_a_profile_row_that_changes_a_known_customer_counts_as_updated_and_repea
     assert customer.first_name == "Anne" and customer.consent_sms
 
 
+def test_the_latest_row_of_a_batch_wins_even_when_it_repeats_what_the_job_already_wrote(tmp_path, pos, settings):
+    header = "event_id,occurred_at,event,customer_id,first_name,consent_sms"
+    import_file(source=pos, path=csv_file(tmp_path, "a,2024-05-01,signed_in,C1,Ann,true", header=header, name="a.csv"))
+    settings.IMPORT_BATCH_SIZE = 2
+    lines = [
+        "b,2024-05-02,signed_in,C1,Annie,false",  # batch 1: the job writes Annie, no SMS
+        "c,2024-05-03,signed_in,C1,Annie,false",
+        "d,2024-05-04,signed_in,C1,Ann,true",  # batch 2: Ann and SMS again...
+        "e,2024-05-05,signed_in,C1,Annie,false",  # ...then what the job wrote in batch 1, the latest
+    ]
+    job = import_file(source=pos, path=csv_file(tmp_path, *lines, header=header, name="b.csv"))
+
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.consent_sms) == ("Annie", False)
+    assert job.summary_line() == "rows=4 imported=4 updated=0 duplicates=0 rejected=0"
+
+
 def test_an_older_consent_answer_never_overwrites_a_newer_one(tmp_path, pos):
     header = "event_id,occurred_at,event,customer_id,consent_email"
     import_file(source=pos, path=csv_file(tmp_path, "a,2024-06-01,signed_in,C1,false", header=header, name="new.csv"))
