@@ -148,25 +148,18 @@ class ChannelRow:
     occurred_text: str = ""
 
 
+# The extended calendar form with whole seconds or milliseconds and "Z" or "+HH:MM": 2024-05-01T14:30:00Z,
+# 2024-05-01T14:30:00.250+02:00. Python also reads week dates, the basic form and more than six decimals
+# (which it truncates where PostgreSQL rounds); those are formatted again.
+_COPYABLE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def copy_time(text: str) -> str:
     """``text`` itself if it is an ISO 8601 time that ``datetime.fromisoformat`` has read (with its offset)
-    and that PostgreSQL reads as the same instant, else "" (the caller then formats the datetime).
-
-    Only the extended calendar form with whole seconds or milliseconds and ``Z`` or ``+HH:MM``:
-    ``2024-05-01T14:30:00Z``, ``2024-05-01T14:30:00.250+02:00``. Python also reads week dates, the basic
-    form and more than six decimals (which it truncates where PostgreSQL rounds); those are formatted again.
-    """
-    size = len(text)
-    if not (text[4:5] == "-" and text[7:8] == "-" and text[10:11] == "T" and text[13:14] == ":" and text[16:17] == ":"):
-        return ""
-    if size == 20 or size == 24:
-        fits = text[19] == "Z" if size == 20 else text[19] == "." and text[23] == "Z"
-    elif size == 25 or size == 29:
-        offset = 19 if size == 25 else 23
-        fits = text[offset] in "+-" and text[offset + 3] == ":" and (size == 25 or text[19] == ".")
-    else:
-        fits = False
-    return text if fits else ""
+    and that PostgreSQL reads as the same instant, else "" (the caller then formats the datetime)."""
+    return text if _COPYABLE_TIME.fullmatch(text) else ""
 
 
 class RowReader:
