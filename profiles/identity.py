@@ -613,10 +613,11 @@ class BatchResolver:
         real: dict[int, int] = {}
         if roots:
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence('profiles_customer', 'id')) FROM generate_series(1, %s)",
-                    [len(roots)],
-                )
+                # The sequence's name is looked up once: as nextval's argument, pg_get_serial_sequence() would
+                # run for every row (211k ids: 0.52 s instead of 0.09 s, before any touchpoint can be written).
+                cursor.execute("SELECT pg_get_serial_sequence('profiles_customer', 'id')")
+                (sequence,) = cursor.fetchone()
+                cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(roots)])
                 real = dict(zip(roots, (r[0] for r in cursor.fetchall()), strict=True))
         resolution.new_customers = set(real.values())
 
