@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -294,3 +295,18 @@ def test_a_job_that_failed_after_its_identities_committed_still_profiles_everyon
 
     assert done.pk == job.pk and done.summary_line() == "rows=301 imported=300 updated=0 duplicates=1 rejected=0"
     assert CustomerSummary.objects.count() == Customer.objects.count() == 51
+
+
+@pytest.mark.django_db
+def test_no_cyclic_collection_while_a_job_runs_and_it_is_back_on_after_it_whatever_the_outcome(tmp_path):
+    source = SourceFactory(name="pos")
+    write_feed(tmp_path / "a.csv", 3)
+    (tmp_path / "empty.csv").write_text(HEADER + "\n")
+    collecting = []
+
+    done = import_file(source=source, path=tmp_path / "a.csv", progress=lambda job: collecting.append(gc.isenabled()))
+    failed = import_file(source=source, path=tmp_path / "empty.csv")
+
+    assert done.status == ImportStatus.DONE and failed.status == ImportStatus.FAILED
+    assert collecting and not any(collecting)  # every report, the last one too, comes from inside the job
+    assert gc.isenabled()
