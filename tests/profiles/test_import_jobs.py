@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import weakref
 
 import pytest
 
@@ -310,3 +312,20 @@ def test_no_cyclic_collection_while_a_job_runs_and_it_is_back_on_after_it_whatev
     assert done.status == ImportStatus.DONE and failed.status == ImportStatus.FAILED
     assert collecting and not any(collecting)  # every report, the last one too, comes from inside the job
     assert gc.isenabled()
+
+
+def test_a_written_windows_rows_are_freed_outside_the_jobs_thread():
+    class Row:  # a checked row, which a weak reference can watch
+        pass
+
+    window = [imports.ParsedBatch(rows=[Row() for _ in range(3)]) for _ in range(2)]
+    watched = [weakref.ref(row) for batch in window for row in batch.rows]
+    before = {thread.ident for thread in threading.enumerate()}
+
+    imports._rows_released(window)
+
+    assert all(batch.rows == [] for batch in window)
+    for thread in threading.enumerate():
+        if thread.ident not in before:
+            thread.join(timeout=10)
+    assert [ref() for ref in watched] == [None] * 6
