@@ -265,11 +265,15 @@ def _identities_write(job: ImportJob, batches: list[ParsedBatch], session: Impor
 
 
 def _plan_commit(job: ImportJob, rows: list, session: ImportSession, ready=None):
-    """``identity_write`` of these rows in a transaction of its own, then statistics if it grew the tables."""
+    """``identity_write`` of these rows in a transaction of its own, after statistics if the window before
+    grew the tables: this window's lookups read them. After the last window, the refresh analyzes them."""
+    if session.tables_grown and rows:
+        _analyze()
+        session.tables_grown = False
     with transaction.atomic():
         plan = identity_write(source=job.source, rows=rows, source_ref=job.filename, session=session, ready=ready)
     if len(plan.new_customers) >= ANALYZE_FIRST:
-        _analyze()  # the batches' lookups and merges read the tables this just grew
+        session.tables_grown = True
     return plan
 
 

@@ -52,6 +52,8 @@ class ImportSession:
     # The identity epoch the file's plan was written under (``identity_write``); None once another writer
     # merged, undid a merge or erased someone since: the remaining batches then resolve themselves.
     planned_epoch: tuple | None = None
+    # A window created enough customers to make the planner's statistics stale (``imports._plan_commit``).
+    tables_grown: bool = False
 
 
 def identity_write(

@@ -329,3 +329,30 @@ def test_a_written_windows_rows_are_freed_outside_the_jobs_thread():
         if thread.ident not in before:
             thread.join(timeout=10)
     assert [ref() for ref in watched] == [None] * 6
+
+
+@pytest.mark.django_db
+def test_statistics_are_taken_before_a_window_reads_what_the_last_one_grew_and_once_after_the_file(
+    tmp_path, settings, monkeypatch
+):
+    settings.IMPORT_BATCH_SIZE = 100
+    settings.IMPORT_PLAN_BATCHES = 1
+    monkeypatch.setattr(imports, "ANALYZE_FIRST", 50)
+    monkeypatch.setattr(imports, "REFRESH_ANALYZE", 10)
+    analyzed_with = []  # the customers there at each ANALYZE
+    analyze = imports._analyze
+
+    def recorded():
+        analyzed_with.append(Customer.objects.count())
+        analyze()
+
+    monkeypatch.setattr(imports, "_analyze", recorded)
+    lines = [HEADER] + [f"e{i},2024-05-01T10:00:00Z,purchased,new{i}@example.com" for i in range(300)]
+    (tmp_path / "a.csv").write_text("\n".join(lines) + "\n")
+
+    job = import_file(source=SourceFactory(name="pos"), path=tmp_path / "a.csv")
+
+    assert job.status == ImportStatus.DONE and Customer.objects.count() == 300
+    # Windows of 100 new customers each: the second and third look up identifiers in tables the window before
+    # grew; after the third, the refresh analyzes them, and nothing else does (it used to, just before).
+    assert analyzed_with == [100, 200, 300]
