@@ -12,6 +12,8 @@ import time
 import weakref
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from profiles import imports
 from profiles.identity import BatchResolver
@@ -356,3 +358,25 @@ def test_statistics_are_taken_before_a_window_reads_what_the_last_one_grew_and_o
     # Windows of 100 new customers each: the second and third look up identifiers in tables the window before
     # grew; after the third, the refresh analyzes them, and nothing else does (it used to, just before).
     assert analyzed_with == [100, 200, 300]
+
+
+def analyze_counts() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+            [list(imports.ANALYZED_TABLES)],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_each_grown_table_is_analyzed_on_a_connection_of_its_own():
+    before = analyze_counts()
+    with CaptureQueriesContext(connection) as own:
+        imports._analyze()
+
+    after = analyze_counts()
+    assert {table: after[table] - before[table] for table in imports.ANALYZED_TABLES} == dict.fromkeys(
+        imports.ANALYZED_TABLES, 1
+    )
+    assert not [query for query in own.captured_queries if "ANALYZE" in query["sql"]]  # none on the job's
