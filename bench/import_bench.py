@@ -19,6 +19,8 @@ migrated, and dropped at the end unless ``--keep-db``):
 
 ``--cpu`` also samples, during (a), the CPU time of every PostgreSQL and Python process on the machine
 (Linux ``/proc``) and the job's stage, and prints per stage its seconds and the cores each kind kept busy.
+``--timeline`` prints, for (a), when each timed stage first started and last ended and in which threads
+(``MainThread``: the job's; ``import``: the identities' writer; ``refresh`` and ``analyze``: their pools).
 
 Prints rows/s for each leg, each leg's ratio to (b), and (a)/(c). ``--rows 20000`` is a smoke run that
 finishes in well under a minute. Timings are measured inside the child process around the import call
@@ -300,6 +302,10 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
             print(f"{labels[leg]}: {results[leg].get('summary', '')}  {results[leg].get('counts', '')}")
             for line in results[leg].get("stages", []):
                 print(f"    {line}")
+            if args.timeline and leg == "ours":
+                print(f"    {'when, from the start of the import':<56} {'threads':<14} first start -> last end")
+                for line in results[leg].get("timeline", []):
+                    print(f"    {line}")
     if "ours" in rate and "copy" in rate and "iexport" in rate:
         verdict_copy = "met" if rate["ours"] >= 0.15 * rate["copy"] else "MISSED"
         verdict_iexport = "met" if rate["ours"] >= 80 * rate["iexport"] else "MISSED"
@@ -323,11 +329,14 @@ def stage_timers() -> dict[str, float]:
     normalizing is what remains of the total: the time no top-level stage covered (since a window's first batches
     are written while its identities are, in another thread, those two stages overlap).
     """
+    import threading
+
     from profiles import derived, identity, imports, pipeline
 
     spent: dict[str, float] = {}
     calls: dict[str, int] = {}
     spans: list[tuple[float, float]] = []  # (start, end) of every top-level stage call
+    when: dict[str, list] = {}  # label -> [threads, first start, last end], for --timeline
 
     def timed(owner, name: str, label: str) -> None:
         original = getattr(owner, name)
@@ -340,6 +349,9 @@ def stage_timers() -> dict[str, float]:
                 ended = time.perf_counter()
                 spent[label] = spent.get(label, 0.0) + ended - started
                 calls[label] = calls.get(label, 0) + 1
+                seen = when.setdefault(label, [set(), started, ended])
+                seen[0].add(threading.current_thread().name.replace("_", "-").split("-")[0])
+                seen[1], seen[2] = min(seen[1], started), max(seen[2], ended)
                 if not label.startswith(" "):
                     spans.append((started, ended))
 
@@ -348,7 +360,7 @@ def stage_timers() -> dict[str, float]:
     owners = {"imports": imports, "identity": identity.BatchResolver, "pipeline": pipeline, "derived": derived}
     for label, (owner, name) in STAGES.items():
         timed(owners[owner], name, label)
-    return spent, calls, spans
+    return spent, calls, spans, when
 
 
 def covered(spans: list[tuple[float, float]]) -> float:
@@ -367,8 +379,11 @@ STAGES = {
     "batch write (the stages below)": ("imports", "batch_write"),
     "  identity: resolve (lookups)": ("identity", "resolve"),
     "  identity: apply (new customers, identifiers, merges)": ("identity", "apply"),
+    "    new customers: gather traits, COPY": ("identity", "_create_customers"),
+    "    new identifiers: COPY": ("identity", "_identifiers_insert"),
     "  traits and consent of known customers": ("pipeline", "_traits_apply"),
     "  touchpoints: COPY to stage + INSERT ON CONFLICT": ("pipeline", "_touchpoints_insert"),
+    "statistics: ANALYZE of the grown tables": ("imports", "_analyze"),
     "summary + interests refresh (once per file)": ("derived", "customers_refresh"),
 }
 
@@ -412,7 +427,7 @@ def child_ours(path: Path, experiments: list[str]) -> dict:
 
     Source.objects.get_or_create(name=SOURCE, defaults={"kind": "web"})
     experiments_apply(experiments)
-    spent, calls, spans = stage_timers()
+    spent, calls, spans, when = stage_timers()
     output = io.StringIO()
     started = time.perf_counter()
     call_command("import_channel_data", str(path), "--source", SOURCE, stdout=output)
@@ -433,11 +448,16 @@ def child_ours(path: Path, experiments: list[str]) -> dict:
         "touchpoints": Touchpoint.objects.count(),
         "merges": Merge.objects.count(),
     }
+    timeline = [
+        f"{label.strip():<56} {'+'.join(sorted(threads)):<14} {first - started:6.2f}s -> {last - started:6.2f}s"
+        for label, (threads, first, last) in sorted(when.items(), key=lambda item: item[1][1])
+    ]
     return {
         "rows": job.rows if job and job.rows else counts["touchpoints"],
         "seconds": seconds,
         "summary": " | ".join(lines[-2:]),
         "stages": stages,
+        "timeline": timeline,
         "status": job.status if job else "",
         "counts": counts,
     }
@@ -488,6 +508,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--legs", default="copy,ours,reimport,iexport")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
     parser.add_argument("--cpu", action="store_true", help="print (a)'s CPU use per stage (Linux /proc)")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print when each of (a)'s stages first started and last ended"
+    )
     parser.add_argument(
         "--experiment",
         default="",
