@@ -95,7 +95,7 @@ CREATE TEMP TABLE refresh_tp AS
   WHERE t.customer_id BETWEEN %(first_id)s AND %(last_id)s
 """
 
-# Order statistics, for the summary and the lifecycle.
+# Order statistics, for the summary and the lifecycle, and when she was first and last seen (the same pass).
 _ORDERS_CTE = """
 orders AS (
   SELECT customer_id,
@@ -105,7 +105,8 @@ orders AS (
          coalesce(sum(amount) FILTER (WHERE moment = 'purchased'), 0)
            - coalesce(sum(abs(amount)) FILTER (WHERE moment = 'returned'), 0) AS lifetime_value,
          mode() WITHIN GROUP (ORDER BY currency) FILTER (WHERE currency <> '' AND moment = 'purchased') AS currency,
-         bool_or(moment IN ('review_written', 'shared', 'referred')) AS advocate
+         bool_or(moment IN ('review_written', 'shared', 'referred')) AS advocate,
+         min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at
   FROM refresh_tp GROUP BY customer_id
 )
 """
@@ -115,10 +116,6 @@ _UPSERT_SUMMARY_AND_LIFECYCLE = (
     "WITH "  # noqa: S608
     + _ORDERS_CTE
     + """,
-seen AS (
-  SELECT customer_id, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at
-  FROM refresh_tp GROUP BY customer_id
-),
 channel_counts AS (
   SELECT customer_id, channel, count(*) AS n, max(occurred_at) AS last_at FROM refresh_tp GROUP BY 1, 2
 ),
@@ -220,14 +217,13 @@ INSERT INTO profiles_customersummary (
   customer_id, first_seen_at, last_seen_at, last_visit_at, last_visit_store, last_purchase_at, last_purchase,
   visit_count, order_count, lifetime_value, currency, preferred_store, channels, open_cart, wishlist, sizes,
   last_feedback_score, last_feedback_at, open_complaint, updated_at)
-SELECT r.id, seen.first_seen_at, seen.last_seen_at, visits.last_visit_at, coalesce(visits.last_visit_store, ''),
+SELECT r.id, orders.first_seen_at, orders.last_seen_at, visits.last_visit_at, coalesce(visits.last_visit_store, ''),
        orders.last_purchase_at, coalesce(last_purchase.last_purchase, '{}'), coalesce(visits.n, 0),
        coalesce(orders.order_count, 0), coalesce(orders.lifetime_value, 0), coalesce(orders.currency, ''),
        coalesce(preferred.store_code, ''), coalesce(channels.channels, '[]'), coalesce(pending.open_cart, '[]'),
        coalesce(pending.wishlist, '[]'), coalesce(sizes.sizes, '{}'), feedback.score, feedback.occurred_at,
        coalesce(open_complaint.complaint, '{}'), %(now)s
 FROM refresh_ids r
-LEFT JOIN seen ON seen.customer_id = r.id
 LEFT JOIN orders ON orders.customer_id = r.id
 LEFT JOIN channels ON channels.customer_id = r.id
 LEFT JOIN visits ON visits.customer_id = r.id
