@@ -588,16 +588,14 @@ class BatchResolver:
         needed: set[int] = set()
         if not owner:
             return needed  # nobody known (a first import): no row names a customer whose counts matter
+        get = owner.get
         for row in rows:
-            owners = set()
-            new = False
-            for key in row.keys:
-                c = owner.get(key)
-                if c is None:
-                    new = True
-                else:
-                    owners.add(c)
-            if new or len(owners) > 1:
+            keys = row.keys
+            if len(keys) == 1:
+                continue  # one identifier names one customer or nobody: no one gains an identifier or merges
+            owners = {get(key) for key in keys}  # None: a new identifier
+            if len(owners) > 1 or None in owners:
+                owners.discard(None)
                 needed.update(owners)
         return needed
 
