@@ -189,6 +189,19 @@ def test_the_shared_value_limit_is_per_kind_and_configurable(tmp_path, pos, sett
     assert Customer.objects.count() == 2 and MatchReview.objects.count() == 1
 
 
+def test_the_shared_value_limit_counts_what_a_known_customer_already_holds(tmp_path, pos, lookup):
+    import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,C1,ann@example.com,,,PAR01"))
+    known = Customer.objects.get()
+
+    job = import_file(source=pos, path=feed(tmp_path, "b.csv", "b,2024-05-02,purchased,C1,second@example.com,,,PAR01"))
+
+    # She holds one email already (the limit): the second goes to a profile of its own, for review.
+    assert job.rejected == 0 and Customer.objects.count() == 2
+    assert list(known.identifiers.filter(kind="email").values_list("value", flat=True)) == ["ann@example.com"]
+    review = MatchReview.objects.get()
+    assert known.pk in (review.customer_a_id, review.customer_b_id) and "email limit" in review.reason
+
+
 def test_rows_of_an_erased_customer_are_rejected_and_never_recreate_her(tmp_path, pos, lookup):
     import_file(source=pos, path=feed(tmp_path, "a.csv", "a,2024-05-01,purchased,C9,gone@example.com,,,PAR01"))
     customer = Customer.objects.get()
