@@ -322,8 +322,11 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
 # ------------------------------------------------------------------------------------------ child legs
 
 
-def stage_timers() -> dict[str, float]:
+def stage_timers() -> tuple[dict[str, float], dict[str, int], list[tuple[float, float]], dict[str, list]]:
     """Time the importer's stages by wrapping its functions in this process (its code stays untouched).
+
+    Returns seconds and calls per label, the top-level calls' (start, end) spans, and per label its threads and
+    first start and last end (``--timeline``).
 
     The wrapped functions run about once per batch (or per merge), so the timers cost nothing measurable. Parsing and
     normalizing is what remains of the total: the time no top-level stage covered (since a window's first batches
