@@ -16,6 +16,8 @@ migrated, and dropped at the end unless ``--keep-db``):
 (c) ``iexport``: django-import-export 4 in bulk mode (``use_bulk``, ``batch_size=1000``, ``skip_diff``)
     into equivalent models (``bench/iexport``) on the first ``--slice`` rows, because it is slow: customers
     keyed by email-or-phone first, then touchpoints with a ``ForeignKeyWidget``.
+``floor``: after the others, against (a)'s database: the least any design must spend for (a) on this machine
+    (``bench/import_floor.py``), set beside the targets.
 
 ``--cpu`` also samples, during (a), the CPU time of every PostgreSQL and Python process on the machine
 (Linux ``/proc``) and the job's stage, and prints per stage its seconds and the cores each kind kept busy.
@@ -41,6 +43,8 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from bench import import_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -265,6 +269,9 @@ def orchestrate(args) -> None:
             print("(e) import_channel_data, same rows with CRLF line ends ...", flush=True)
             results["rerows"] = announce("(e)", run_child("ours", crlf, url))
             crlf.unlink()
+        if "floor" in legs and "ours" in legs:
+            print("floor: (a)'s rows written again, the least computing and reading ...", flush=True)
+            results["floor"] = import_floor.floor_leg(base, url, name, database_url(base, f"{name}_floor"), path)
     finally:
         slice_path.unlink(missing_ok=True)
         if args.keep_db:
@@ -310,6 +317,9 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
         verdict_copy = "met" if rate["ours"] >= 0.15 * rate["copy"] else "MISSED"
         verdict_iexport = "met" if rate["ours"] >= 80 * rate["iexport"] else "MISSED"
         print(f"targets: (a) >= 15% of (b): {verdict_copy}; (a) >= 80x (c): {verdict_iexport}")
+    if "floor" in results:
+        import_floor.floor_report(results["floor"], rate_copy=rate.get("copy"), rate_iexport=rate.get("iexport"),
+                                  cores=os.cpu_count() or 1)  # fmt: skip
     for leg in ("reimport", "rerows"):
         if "ours" in results and leg in results:
             faster = results[leg]["seconds"] < results["ours"]["seconds"]
@@ -508,7 +518,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slice", type=int, default=50_000, help="rows for the django-import-export leg")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--file", type=Path, help="use this channel CSV instead of generating one")
-    parser.add_argument("--legs", default="copy,ours,reimport,iexport")
+    parser.add_argument("--legs", default="copy,ours,reimport,iexport,floor")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
     parser.add_argument("--cpu", action="store_true", help="print (a)'s CPU use per stage (Linux /proc)")
     parser.add_argument(
