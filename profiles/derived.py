@@ -265,104 +265,143 @@ FROM stage WHERE c.id = stage.id AND c.lifecycle IS DISTINCT FROM stage.lifecycl
 )
 
 # Interests with their reason sentences, written in one statement (the rules are ``interest_reason``'s,
-# which stays the readable reference; tests hold the two to the same sentences).
-_INSERT_INTERESTS = """
-WITH weights(moment, weight, verb) AS (
-  SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[], %(verbs)s::text[])
+# which stays the readable reference; tests hold the two to the same sentences). The date words compare with
+# constants: the planner folds these expressions of the parameters once, rather than a row's join to a CTE.
+_TODAY = "(%(now)s::timestamptz AT TIME ZONE %(tz)s)::date"
+_MONDAY = f"({_TODAY} - (date_part('isodow', {_TODAY})::int - 1))"
+_YEAR = f"date_part('year', {_TODAY})::int"
+
+
+def _day_sql(day: str) -> str:
+    # 'Mon' (not 'TMMon') is the English abbreviation whatever the server's locale, as Python's %b in C; FM drops
+    # the day's leading zero. Comparing with this year's bounds spares a date_part() per row.
+    return (
+        f"to_char({day}, 'Mon FMDD') || CASE WHEN {day} >= make_date({_YEAR}, 1, 1) "
+        f"AND {day} < make_date({_YEAR} + 1, 1, 1) THEN '' ELSE ', ' || date_part('year', {day})::int END"
+    )
+
+
+def _clause_sql(*, first: bool, first_day: str, last_day: str) -> str:
+    """One moment's clause, from a row of ``tallies``: the first names the interest, the next two say "it"."""
+    if first:
+        what = "label || coalesce(' (size ' || nullif(size, '') || ')', '')"
+        thing = "label"
+    else:
+        what = "coalesce('size ' || nullif(size, ''), 'it')"
+        thing = "'it'"
+    # The ISO week, Monday first (the calendar week): a day within seven days of this week's Monday.
+    this_week = f"({first_day} >= {_MONDAY} AND {first_day} < {_MONDAY} + 7)"
+    return f"""(%(verbs)s::text[])[idx] || ' '
+         || CASE WHEN moment = 'cart_added' THEN {what} || ' to cart' ELSE {thing} END
+         || CASE WHEN n > 1 THEN ' ' || n || 'x' ELSE '' END
+         || CASE WHEN flags & 1 = 1 AND moment NOT IN ('cart_added', 'wishlisted', 'checkout_started') THEN ' online'
+                 WHEN flags & 2 = 2 THEN ' in store' ELSE '' END
+         || ' ' || CASE
+              WHEN n > 1 AND NOT {this_week} THEN 'since ' || {_day_sql(first_day)}
+              WHEN {first_day} = {last_day} AND {last_day} = {_TODAY} THEN 'today'
+              WHEN {first_day} = {last_day} AND {last_day} = {_TODAY} - 1 THEN 'yesterday'
+              WHEN {this_week} THEN 'this week'
+              ELSE 'on ' || {_day_sql(last_day)} END"""
+
+
+_FIRST_DAY = "(first_at AT TIME ZONE %(tz)s)::date"
+_LAST_DAY = "(latest_at AT TIME ZONE %(tz)s)::date"
+_LATER_CLAUSE = _clause_sql(first=False, first_day=_FIRST_DAY, last_day=_LAST_DAY)
+
+# Constant SQL fragments only (values are always parameters).
+_INSERT_INTERESTS = (
+    "WITH "  # noqa: S608
+    + """weights(moment, weight, idx) AS (
+  SELECT * FROM unnest(%(moments)s::text[], %(weights)s::float8[]) WITH ORDINALITY
 ),
-weighted AS (
-  SELECT t.customer_id, k.kind, k.key, k.label, t.moment, w.verb, t.channel, t.occurred_at, t.size,
+scored AS (
+  SELECT t.customer_id, w.idx, t.moment, t.occurred_at, t.size, t.category, t.brand, t.item_key, t.product_name,
+         t.product_sku,
+         -- One number for "all online" (1) and "all in store" (2), folded by a single bit_and() (channel is NOT NULL).
+         CASE WHEN t.channel IN ('web', 'app') THEN 1 WHEN t.channel IN ('store', 'kiosk') THEN 2 ELSE 0 END AS flag,
          -- date_part, not extract: extract() returns numeric, and numeric power() is ~20x slower.
          w.weight * power(0.5::float8, greatest(date_part('epoch', %(now)s - t.occurred_at), 0) / 86400.0
                                        / %(half_life)s) AS score
   FROM refresh_tp t
   JOIN weights w ON w.moment = t.moment
+  -- OFFSET 0 keeps this subquery: pulled up, its score would be computed once per kind, three times a touchpoint.
+  OFFSET 0
+),
+weighted AS (
+  -- Sorted once for the tallies, latest first within each (interest, moment). Kind and moment are numbers here
+  -- and the key is compared bytewise (COLLATE "C"): the sort and the grouping only need them equal or not,
+  -- which is the same under any deterministic collation, and numbers and bytes compare faster than the locale.
+  SELECT t.customer_id, k.kind, k.key COLLATE "C" AS key, k.label, t.idx, t.flag, t.occurred_at, t.score,
+         -- Only "added size 9 to cart" says a size, and never of a brand.
+         CASE WHEN t.moment = 'cart_added' AND k.kind <> 2 THEN t.size ELSE '' END AS size
+  FROM scored t
   CROSS JOIN LATERAL (VALUES
-    ('category', lower(t.category), t.category),
-    ('brand', lower(t.brand), t.brand),
-    ('product', t.item_key, coalesce(nullif(t.product_name, ''), t.product_sku))
+    (1, lower(t.category), t.category),
+    (2, lower(t.brand), t.brand),
+    (3, t.item_key, coalesce(nullif(t.product_name, ''), t.product_sku))
   ) AS k(kind, key, label)
   WHERE k.key <> ''
+  ORDER BY t.customer_id, k.kind, 3, t.idx, t.occurred_at DESC
 ),
 tallies AS (
-  -- One row per interest and moment, from its latest touchpoint. Window functions over one sort rather than
-  -- GROUP BY: the "latest label" and "latest size" would be ordered aggregates, one small sort per group.
-  -- (A key is never empty, so neither is its label: 'category' and 'brand' are lower(label), 'product' is the
-  -- SKU, else the lowercased name, and the label the name, else the SKU.)
-  SELECT customer_id, kind, key, moment, verb, label, latest_at, n, first_at, score, size, online, in_store
-  FROM (
-    SELECT customer_id, kind, key, moment, verb, label, occurred_at AS latest_at,
-           row_number() OVER m_all AS rn, count(*) OVER m_all AS n, min(occurred_at) OVER m_all AS first_at,
-           sum(score) OVER m_all AS score,
-           coalesce((array_agg(size) FILTER (WHERE size <> '') OVER m_all)[1], '') AS size,
-           bool_and(channel IN ('web', 'app')) OVER m_all AS online,
-           bool_and(channel IN ('store', 'kiosk')) OVER m_all AS in_store
-    FROM weighted
-    WINDOW m AS (PARTITION BY customer_id, kind, key, moment ORDER BY occurred_at DESC),
-           m_all AS (m ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-  ) latest_first WHERE rn = 1
+  -- One row per interest and moment. Its rows arrive latest first (the ORDER BY above, which this GroupAggregate
+  -- keeps), so the first of array_agg() is the latest label and size: array_agg(... ORDER BY) would sort every
+  -- group again in PostgreSQL 15. (A key is never empty, so neither is its label: 'category' and 'brand' are
+  -- lower(label), 'product' is the SKU, else the lowercased name, and the label the name, else the SKU.)
+  SELECT customer_id, kind, key, idx, (%(moments)s::text[])[idx] AS moment, (array_agg(label))[1] AS label,
+         max(occurred_at) AS latest_at, count(*) AS n, min(occurred_at) AS first_at, sum(score) AS score,
+         (array_agg(size) FILTER (WHERE size <> ''))[1] AS size, bit_and(flag) AS flags
+  FROM weighted
+  GROUP BY customer_id, kind, key, idx
 ),
 interests AS (
-  -- Per interest: its score (the sum of its moments' scores), latest touchpoint and its label, and its
-  -- moments most recent first.
+  -- One window per interest, its moments most recent first: the first one's label and latest touchpoint are the
+  -- interest's, the score is summed in that order (as before: float addition depends on the order, and the
+  -- score is rounded), and lead() writes the second and third clauses. With pos = 1 as its run condition the
+  -- window returns each interest's first row only, and lead() evaluates its clause only on rows that exist.
   SELECT * FROM (
-    SELECT t.*, row_number() OVER i_all AS pos, first_value(label) OVER i_all AS key_label,
-           sum(score) OVER i_all AS total, max(latest_at) OVER i_all AS last_at
+    SELECT t.*, row_number() OVER i AS pos, sum(score) OVER i AS total,
+           lead("""
+    + _LATER_CLAUSE
+    + """, 1) OVER i AS second,
+           lead("""
+    + _LATER_CLAUSE
+    + """, 2) OVER i AS third
     FROM tallies t
-    WINDOW i AS (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment),
-           i_all AS (i ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-  ) ranked WHERE pos <= 3 AND total > 0.001
-),
-clauses AS (
-  -- The three most recent moments of each interest, each with its days in the display time zone.
-  SELECT l.customer_id, l.kind, l.key, l.key_label, l.total, l.last_at, l.pos, l.latest_at, l.moment,
-         CASE WHEN l.moment = 'cart_added' THEN
-                l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.key_label || coalesce(' (' || nullif(sized, '') || ')', '')
-                                      ELSE coalesce(nullif(sized, ''), 'it') END || ' to cart'
-              ELSE l.verb || ' ' || CASE WHEN l.pos = 1 THEN l.key_label ELSE 'it' END END
-         || CASE WHEN l.n > 1 THEN ' ' || l.n || 'x' ELSE '' END
-         || CASE WHEN l.online AND l.moment NOT IN ('cart_added', 'wishlisted', 'checkout_started') THEN ' online'
-                 WHEN l.in_store THEN ' in store' ELSE '' END
-         || ' ' || CASE
-              WHEN l.n > 1 AND NOT this_week THEN 'since ' || to_char(first_day, 'Mon ') || date_part('day', first_day)::int
-                   || CASE WHEN date_part('year', first_day) <> date_part('year', d.today)
-                           THEN ', ' || date_part('year', first_day)::int ELSE '' END
-              WHEN first_day = last_day AND last_day = d.today THEN 'today'
-              WHEN first_day = last_day AND last_day = d.today - 1 THEN 'yesterday'
-              WHEN this_week THEN 'this week'
-              -- 'Mon' (not 'TMMon') is the English abbreviation whatever the server's locale, as Python's %%b in C.
-              ELSE 'on ' || to_char(last_day, 'Mon ') || date_part('day', last_day)::int
-                   || CASE WHEN date_part('year', last_day) <> date_part('year', d.today)
-                           THEN ', ' || date_part('year', last_day)::int ELSE '' END END AS clause
-  FROM interests l
-  CROSS JOIN (SELECT today, today - (date_part('isodow', today)::int - 1) AS monday
-              FROM (SELECT (%(now)s::timestamptz AT TIME ZONE %(tz)s)::date AS today) t) d
-  CROSS JOIN LATERAL (SELECT
-      CASE WHEN l.size <> '' AND l.kind <> 'brand' THEN 'size ' || l.size ELSE '' END AS sized,
-      (l.first_at AT TIME ZONE %(tz)s)::date AS first_day, (l.latest_at AT TIME ZONE %(tz)s)::date AS last_day
-  ) f
-  -- The ISO week, Monday first (the calendar week): a day within seven days of this week's Monday.
-  CROSS JOIN LATERAL (SELECT f.first_day >= d.monday AND f.first_day < d.monday + 7 AS this_week) w
-),
-reasons AS (
-  SELECT * FROM (
-    SELECT customer_id, kind, key, key_label, total, last_at, pos,
-           clause || coalesce('; ' || lead(clause, 1) OVER c, '') || coalesce('; ' || lead(clause, 2) OVER c, '') AS reason
-    FROM clauses
-    WINDOW c AS (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment)
-  ) joined WHERE pos = 1
+    WINDOW i AS (PARTITION BY customer_id, kind, key ORDER BY latest_at DESC, moment
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ) ranked WHERE pos = 1 AND total > 0.001
 ),
 kept AS (
+  -- The days are columns here so that the first clause converts each once (a lateral subquery's columns would
+  -- be substituted into each of their uses). Ties in score and date go to the key in the default collation.
   SELECT * FROM (
-    SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY total DESC, last_at DESC, key) AS rank
-    FROM reasons
+    SELECT *, row_number() OVER (PARTITION BY customer_id, kind ORDER BY total DESC, latest_at DESC,
+                                 key COLLATE "default") AS rank,
+           """
+    + _FIRST_DAY
+    + " AS first_day, "
+    + _LAST_DAY
+    + """ AS last_day
+    FROM interests
   ) ranked WHERE rank <= %(per_kind)s
 )
 INSERT INTO profiles_interest (customer_id, kind, key, label, score, reason, last_at)
-SELECT customer_id, kind, left(key, 200), left(key_label, 200), round(total::numeric, 4)::float8,
-       left(reason, 300), last_at
+SELECT customer_id, (ARRAY['category', 'brand', 'product'])[kind], left(key, 200), left(label, 200),
+       -- round(total::numeric, 4), without numeric for all but a few: total::numeric keeps 15 significant
+       -- digits, which move total * 10000 by less than 1e-5 below a million, so both round to the same
+       -- integer unless it lies within 0.001 of a half (those, and the rare larger totals, take numeric); and
+       -- dividing that integer by 10000 gives the double nearest the decimal, as numeric's conversion does.
+       CASE WHEN total < 1e6 AND abs(abs(total * 10000 - trunc(total * 10000)) - 0.5) > 0.001
+            THEN round(total * 10000) / 10000 ELSE round(total::numeric, 4)::float8 END,
+       left("""
+    + _clause_sql(first=True, first_day="first_day", last_day="last_day")
+    + """
+            || coalesce('; ' || second, '') || coalesce('; ' || third, ''), 300),
+       latest_at
 FROM kept
 """
+)
 
 
 PARALLEL_MIN = 10_000  # fewer customers than this are refreshed on the caller's connection alone
