@@ -320,6 +320,24 @@ def test_reasons_say_when_where_and_how_often_as_interest_reason_documents():
         assert interest_reason("product", label, tallies, now=NOW, tz=UTC) == reason
 
 
+def test_an_interest_is_named_and_sized_as_its_latest_touchpoint_says():
+    her = CustomerFactory()
+    # Written newest first, so that neither the ids nor the rows' order on disk follow time.
+    sku = {"product_sku": "TR3", "brand": "Stride"}
+    tp(her, "cart_added", at("2026-11-23"), product_name="Trail Runner 3 GTX", category="Running Shoes", **sku)
+    tp(her, "cart_added", at("2026-11-21"), size="10", product_name="Trail Runner 3", category="running shoes", **sku)
+    tp(her, "cart_added", at("2026-11-02"), size="9", product_name="Trail Runner 3", category="running shoes", **sku)
+    tp(her, "product_viewed", at("2026-10-30"), product_name="Trail Runner", category="RUNNING", **sku)
+
+    customers_refresh([her.pk])
+
+    assert interests_of(her, "product") == [
+        ("Trail Runner 3 GTX", "added Trail Runner 3 GTX (size 10) to cart 3x since Nov 2; viewed it online on Oct 30")
+    ]
+    assert interests_of(her, "category")[0][0] == "Running Shoes"
+    assert interests_of(her, "brand") == [("Stride", "added Stride to cart 3x since Nov 2; viewed it online on Oct 30")]
+
+
 def test_reasons_said_this_week_are_rewritten_by_the_nightly_task_and_old_ones_left_alone():
     recent, old = CustomerFactory(), CustomerFactory()
     for day in ("2026-11-23", "2026-11-24"):
