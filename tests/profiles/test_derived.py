@@ -203,6 +203,47 @@ def test_a_cart_item_bought_since_is_no_longer_open_and_the_wishlist_keeps_the_r
     assert summary.wishlist == [{"name": "Gamma scarf", "sku": "", "size": "", "at": "2026-11-05T12:00:00+00:00"}]
 
 
+def test_the_summary_takes_latest_and_ordered_values_from_rows_written_out_of_time_order():
+    her = CustomerFactory()
+    # Written with each kind's latest row in the middle, so that neither the ids nor the rows' order on disk
+    # follow time either way (the summary statement relies on its sorts feeding the aggregates above them).
+    tp(her, "complaint", at("2026-11-06"), channel="chat", properties={"text": "Late delivery"})
+    tp(her, "feedback_given", at("2026-11-07"), channel="sms", properties={"score": 9})
+    tp(her, "store_visit", at("2026-11-05"), channel="store", store_code="PAR01")
+    tp(her, "cart_added", at("2026-11-08"), product_sku="C", product_name="Gamma")
+    tp(her, "complaint", at("2026-11-12"), channel="chat", properties={"text": "Wrong size again"})
+    tp(her, "feedback_given", at("2026-11-11"), channel="sms", properties={"score": 4})
+    tp(her, "store_visit", at("2026-11-09"), channel="store", store_code="NYC01")
+    tp(her, "cart_added", at("2026-11-10"), product_sku="B", product_name="Beta")
+    tp(her, "cart_added", at("2026-11-10"), product_sku="A", product_name="Alpha")  # the same instant: by item
+    tp(her, "complaint", at("2026-11-01"), channel="chat", properties={"text": "Missing button"})
+    tp(her, "feedback_given", at("2026-11-01"), channel="sms", properties={"score": 7})
+    tp(her, "store_visit", at("2026-11-01"), channel="store", store_code="LON01")
+    tp(her, "cart_added", at("2026-11-01"), product_sku="D", product_name="Delta")
+    for sku in ("SHIRT", "TIE"):  # one order's lines, listed as recorded
+        tp(her, "purchased", at("2026-11-04"), order_id="O9", product_sku=sku, product_name=sku.title())
+    tp(her, "product_viewed", at("2026-11-03"), channel="app")
+    tp(her, "product_viewed", at("2026-11-02"), channel="app")
+
+    with connection.cursor() as cursor:
+        # A big batch's copy reads her touchpoints in the order they were written; a small one's, from the
+        # timeline index, latest first, which would hide a missing sort.
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        customers_refresh([her.pk])
+        cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
+        cursor.execute("SET LOCAL enable_bitmapscan TO DEFAULT")
+
+    summary = summary_of(her)
+    assert [item["name"] for item in summary.open_cart] == ["Alpha", "Beta", "Gamma", "Delta"]
+    assert (summary.last_visit_store, summary.last_visit_at) == ("NYC01", at("2026-11-09"))
+    assert [item["name"] for item in summary.last_purchase["items"]] == ["Shirt", "Tie"]
+    # Web 6 times, the others 3 times each but the app twice: the latest used first.
+    assert summary.channels == ["web", "chat", "sms", "store", "app"]
+    assert (summary.last_feedback_score, summary.last_feedback_at) == (4, at("2026-11-11"))
+    assert summary.open_complaint["text"] == "Wrong size again"
+
+
 def test_an_open_complaint_shows_until_it_is_resolved():
     her = CustomerFactory()
     tp(her, "complaint", at("2026-11-10"), channel="call_center", properties={"text": "Sole came off after a week"})
