@@ -122,7 +122,8 @@ orders AS (
 # Constant SQL fragments only (values are always parameters). Several CTEs pick "the first row" of a subquery's
 # ORDER BY with array_agg()[1] or aggregate its rows in that order: the GroupAggregate above such a subquery keeps
 # its order (the interest statement relies on the same; tests write rows out of time order to hold it), while
-# an aggregate's own ORDER BY sorts every group again (PostgreSQL 15).
+# an aggregate's own ORDER BY sorts every group again (PostgreSQL 15). Never beside a DISTINCT or ORDER BY
+# aggregate in the same GROUP BY: PostgreSQL 16 may sort the input again for that one.
 _UPSERT_SUMMARY_AND_LIFECYCLE = (
     "WITH "  # noqa: S608
     + _ORDERS_CTE
@@ -149,14 +150,21 @@ last_purchase AS (
   FROM (SELECT * FROM purchases WHERE moment = 'purchased' AND order_key = last_key ORDER BY customer_id, id) p
   GROUP BY customer_id
 ),
+visit_rows AS (
+  SELECT customer_id, store_code, occurred_at FROM refresh_tp
+  WHERE moment IN ('store_visit', 'associate_assisted', 'event_attended')
+     OR (moment IN ('purchased', 'returned') AND channel IN ('store', 'kiosk'))
+),
+visit_counts AS (
+  SELECT customer_id, count(DISTINCT (store_code, (occurred_at AT TIME ZONE 'UTC')::date)) AS n
+  FROM visit_rows GROUP BY customer_id
+),
 visits AS (
-  SELECT customer_id, max(occurred_at) AS last_visit_at, (array_agg(store_code))[1] AS last_visit_store,
-         count(DISTINCT (store_code, (occurred_at AT TIME ZONE 'UTC')::date)) AS n
-  FROM (SELECT customer_id, store_code, occurred_at FROM refresh_tp
-        WHERE moment IN ('store_visit', 'associate_assisted', 'event_attended')
-           OR (moment IN ('purchased', 'returned') AND channel IN ('store', 'kiosk'))
-        ORDER BY customer_id, occurred_at DESC) v
-  GROUP BY customer_id
+  -- Not the first of an array_agg() over rows sorted latest first, as elsewhere here: beside the DISTINCT
+  -- count, PostgreSQL 16 sorts the aggregate's input again by what that count needs (the store first).
+  SELECT DISTINCT ON (v.customer_id) v.customer_id, v.occurred_at AS last_visit_at,
+         v.store_code AS last_visit_store, c.n
+  FROM visit_rows v JOIN visit_counts c USING (customer_id) ORDER BY v.customer_id, v.occurred_at DESC
 ),
 store_counts AS (
   SELECT customer_id, store_code, count(*) AS n, max(occurred_at) AS last_at FROM refresh_tp
