@@ -271,7 +271,10 @@ def orchestrate(args) -> None:
             crlf.unlink()
         if "floor" in legs and "ours" in legs:
             print("floor: (a)'s rows written again, the least computing and reading ...", flush=True)
-            results["floor"] = import_floor.floor_leg(base, url, name, database_url(base, f"{name}_floor"), path)
+            copy_name = f"{name}_floor"
+            results["floor"] = import_floor.floor_leg(
+                base, url, name, path, copy_name=copy_name, copy_url=database_url(base, copy_name)
+            )
     finally:
         slice_path.unlink(missing_ok=True)
         if args.keep_db:

@@ -61,9 +61,10 @@ SELECT count(*) FROM (
 """
 
 
-def floor_leg(base_url: str, url: str, name: str, copy_url: str, path: Path) -> dict:
-    """Measure the floor against (a)'s database ``name`` (at ``url``), loading again into ``copy_url``, a
-    database of the same server that this creates from ``name`` and drops; returns seconds by piece."""
+def floor_leg(base_url: str, url: str, name: str, path: Path, *, copy_name: str, copy_url: str) -> dict:
+    """Measure the floor against (a)'s database ``name`` (at ``url``), loading again into ``copy_name`` (at
+    ``copy_url``), a database of the same server that this creates from ``name`` and drops; returns seconds by
+    piece."""
     import psycopg
 
     from profiles.derived import HALF_LIFE_DAYS, MOMENT_WEIGHTS
@@ -88,7 +89,6 @@ def floor_leg(base_url: str, url: str, name: str, copy_url: str, path: Path) -> 
 
     pieces["reading: csv module, rows untouched"] = _timed(lambda: _read_only(path))
 
-    copy_name = copy_url.rsplit("/", 1)[1].split("?")[0]
     with psycopg.connect(base_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
     try:
