@@ -111,7 +111,7 @@ def test_an_arrival_reaches_every_tablet_of_its_store_and_no_other(
     card = f"#arrival-{body['id']}"
     for page in (tablet_a1, tablet_a2):
         page.wait_for_selector(card, timeout=SHOW_MS)
-        assert "Say hi to Jane" in page.locator(card).inner_text()
+        expect(page.locator(card)).to_contain_text("Say hi to Jane", timeout=SHOW_MS)
     # Store B's tablet is connected too, and hears nothing.
     tablet_b.wait_for_timeout(500)
     assert tablet_b.locator(".arrival-card").count() == 0
@@ -154,7 +154,7 @@ def test_the_feed_and_a_card_with_a_detractor_flag_at_tablet_size(asgi_url, new_
     jane_card = page.locator(f"#arrival-{second['id']}")
     jane_card.wait_for(timeout=SHOW_MS)
     expect(jane_card).to_contain_text("Careful: Scored 4 after her last visit", timeout=SHOW_MS)
-    assert "Waited too long at checkout" in jane_card.inner_text()
+    expect(jane_card).to_contain_text("Waited too long at checkout", timeout=SHOW_MS)
     page.wait_for_timeout(700)  # let the arrival animation finish
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "floor-feed")
