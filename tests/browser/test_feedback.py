@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from feedback import emails, services
 from feedback.models import FollowUp, Invitation, PendingAnswer, Response
@@ -106,7 +107,7 @@ def test_a_manager_works_the_follow_up_queue(new_page, live_server, client, stor
     page.get_by_role("link", name="Camille Durand").first.click()
     page.get_by_label("Resolution").fill("Called her, offered a private fitting next week.")
     page.get_by_role("button", name="Resolve").click()
-    assert page.get_by_text("Resolved and logged on her timeline.").is_visible()
+    expect(page.get_by_text("Resolved and logged on her timeline.")).to_be_visible()
     assert FollowUp.objects.filter(status="resolved").count() == 1
     page.goto(f"{live_server.url}/feedback/")
     assert page.get_by_role("heading", name="Feedback", exact=True).is_visible()

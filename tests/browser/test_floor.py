@@ -120,7 +120,7 @@ def test_an_arrival_reaches_every_tablet_of_its_store_and_no_other(
     # "I'm helping" on one tablet shows who on the other.
     tablet_a1.locator(card).get_by_role("button", name="I'm helping").click()
     tablet_a2.locator(card).get_by_text(f"{associate.display_name} is helping").wait_for(timeout=SHOW_MS)
-    assert tablet_a2.locator(card).get_by_role("button", name="I'm helping").count() == 0
+    expect(tablet_a2.locator(card).get_by_role("button", name="I'm helping")).to_have_count(0)
 
     # A non-consenting customer: no card, and the same answer as for someone unknown.
     refused_status, refused = post_arrival(asgi_url, key, store="PAR01", email="nora@example.com")

@@ -96,7 +96,7 @@ def test_the_timeline_filters_without_a_reload_and_notes_save_in_place(new_page,
     open_profile(page, live_server, christine)
     page.get_by_label("Channel").select_option("store")
     page.wait_for_url("**channel=store**")
-    assert page.locator(".tl-item").count() == 4
+    expect(page.locator(".tl-item")).to_have_count(4)
     page.get_by_label("Add a note").fill("Likes the new colourway.")
     page.get_by_role("button", name="Save note").click()
     page.get_by_text("Likes the new colourway.").wait_for()
