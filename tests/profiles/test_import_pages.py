@@ -159,3 +159,18 @@ def test_rejected_rows_are_paginated(manager_client, pos, tmp_path):
     first = manager_client.get(url).content.decode()
     third = manager_client.get(url + "?page=3").content.decode()
     assert "Page 1 of 3" in first and "Page 3 of 3" in third
+
+
+def test_big_counts_are_grouped_by_thousands_on_the_list_and_the_job_page(manager_client, pos):
+    job = ImportJob.objects.create(
+        source=pos, filename="year.csv", status=ImportStatus.RUNNING, size_bytes=1000, bytes_read=300, bytes_done=100,
+        stage="writing", rows=1234567, imported=1200000, duplicates=34500, rejected=67,
+    )  # fmt: skip
+
+    page = manager_client.get(reverse("profiles:import_detail", args=[job.public_id])).content.decode()
+    listed = manager_client.get(reverse("profiles:imports")).content.decode()
+
+    assert "1,234,567 rows written" in page
+    for body in (page, listed):
+        assert "1,234,567" in body and "1,200,000" in body and "34,500" in body
+        assert "1234567" not in body
