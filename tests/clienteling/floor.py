@@ -130,6 +130,15 @@ def make_follow_up(customer, *, score: int, comment: str, store_code: str = "PAR
     )
 
 
+def later_today(store, minutes: int = 30) -> dt.datetime:
+    """A time ``minutes`` from now if that is still today at the store, else ``minutes`` ago: appointments are
+    "today" by the store's calendar, and a run just before its midnight must not book her for tomorrow."""
+    now = timezone.now()
+    local = timezone.localtime(now, store.tz)
+    step = dt.timedelta(minutes=minutes)
+    return now + step if (local + step).date() == local.date() else now - step
+
+
 def api_key_for(store):
     return api_key_create(name=f"test-{store.code}", store=store)[1]
 

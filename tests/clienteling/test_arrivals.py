@@ -16,7 +16,7 @@ from clienteling import services
 from clienteling.models import ApiKey, Appointment, AppointmentStatus, Arrival, ArrivalState
 from profiles.models import Touchpoint
 from profiles.services import customer_set_consent
-from tests.clienteling.floor import JANE_EMAIL, Listener, api_key_for, make_customer
+from tests.clienteling.floor import JANE_EMAIL, Listener, api_key_for, later_today, make_customer
 
 URL = "/api/v1/arrivals"
 
@@ -152,7 +152,7 @@ def test_a_second_signal_while_her_card_is_up_refreshes_it_instead_of_adding_one
 
 def test_her_appointment_today_is_linked_when_she_arrives(store, associate):
     jane = make_customer()
-    starts = timezone.now() + dt.timedelta(minutes=30)
+    starts = later_today(store, minutes=30)
     appointment = services.appointment_book(
         store=store, customer=jane, starts_at=starts, purpose="Fitting", associate=associate
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +11,7 @@ from django.utils import timezone
 from clienteling import selectors, services
 from clienteling.models import ArrivalState, Role
 from profiles.models import PiiAccess, Touchpoint
-from tests.clienteling.floor import make_customer, make_follow_up
+from tests.clienteling.floor import later_today, make_customer, make_follow_up
 from tests.factories import AssociateFactory
 
 
@@ -31,7 +29,7 @@ def jane_arrival(store, associate):
     services.appointment_book(
         store=store,
         customer=jane,
-        starts_at=timezone.now() + dt.timedelta(minutes=20),
+        starts_at=later_today(store, minutes=20),
         purpose="Coat fitting",
         associate=associate,
     )
@@ -225,7 +223,7 @@ def test_starting_a_session_for_a_non_consenting_customer_shows_no_card(associat
 
 def test_booking_an_appointment_lists_her_as_expected(associate_client, store):
     make_customer()
-    later = timezone.localtime(timezone.now(), store.tz) + dt.timedelta(minutes=5)
+    later = timezone.localtime(later_today(store, minutes=5), store.tz)
     response = associate_client.post(
         reverse("floor_appointment_new", kwargs={"code": "PAR01"}),
         {
