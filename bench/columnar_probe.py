@@ -20,12 +20,16 @@ What it leaves out, all of which a real design must add: writing the five tables
 their reasons, crash-safe batches and the job's bookkeeping.
 
     .venv/bin/pip install -c constraints.txt -e '.[bench]'
-    .venv/bin/python -m bench.columnar_probe bench/out/channel_1000000_200000_7.csv
+    .venv/bin/python -m bench.columnar_probe bench/out/channel_1000000_200000_7.csv [--json]
+
+``bench/import_bench.py`` runs it as its ``columnar`` leg and adds the floor leg's writes to it, to set such a
+design beside the targets in the same run.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import resource
 import sys
@@ -46,7 +50,8 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def main(path: str) -> None:
+def probe(path: str) -> dict:
+    """Run every stage once; returns {"stages": [[label, wall s, CPU s], ...], "peak_mb": ..., "polars": ...}."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
     import django
@@ -204,14 +209,23 @@ def main(path: str) -> None:
     interests.write_csv(interest_text, include_header=False)
     lap(f"{interests.height:,} interests from {tallies.height:,} tallies, with COPY text")
 
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"stages": stages, "peak_mb": round(peak), "polars": f"{pl.__version__}, {pl.thread_pool_size()} threads"}
+
+
+def report(result: dict) -> None:
+    stages = result["stages"]
     width = max(len(label) for label, _, _ in stages)
     print(f"{'stage':<{width}}  {'wall s':>7}  {'CPU s':>7}")
     for label, wall, cpu in stages:
         print(f"{label:<{width}}  {wall:7.2f}  {cpu:7.2f}")
     print(f"{'all':<{width}}  {sum(s[1] for s in stages):7.2f}  {sum(s[2] for s in stages):7.2f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"polars {pl.__version__}, {pl.thread_pool_size()} threads, peak memory {peak:,.0f} MB")
+    print(f"polars {result['polars']}, peak memory {result['peak_mb']:,} MB")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    found = probe(sys.argv[1])
+    if "--json" in sys.argv[2:]:
+        print(json.dumps(found))
+    else:
+        report(found)

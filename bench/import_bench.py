@@ -18,6 +18,9 @@ migrated, and dropped at the end unless ``--keep-db``):
     keyed by email-or-phone first, then touchpoints with a ``ForeignKeyWidget``.
 ``floor``: after the others, against (a)'s database: the least any design must spend for (a) on this machine
     (``bench/import_floor.py``), set beside the targets.
+``columnar``: ``bench/columnar_probe.py`` on the same file (needs polars, a bench extra): what an importer
+    without per-row Python would still spend before writing anything; with the floor leg, its CPU plus the
+    floor's writes is set beside the targets too.
 
 ``--cpu`` also samples, during (a), the CPU time of every PostgreSQL and Python process on the machine
 (Linux ``/proc``) and the job's stage, and prints per stage its seconds and the cores each kind kept busy.
@@ -170,6 +173,23 @@ def run_child(leg: str, path: Path, url: str, *extra: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_columnar(path: Path) -> dict | None:
+    """The columnar probe on the file in a child process; None (and a note) when polars is not installed."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="0")
+    env.setdefault("SECRET_KEY", "bench-" + "x" * 60)
+    command = [sys.executable, "-m", "bench.columnar_probe", str(path), "--json"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        if "No module named 'polars'" in done.stderr:
+            print("    columnar: skipped, polars is not installed (pip install -c constraints.txt -e '.[bench]')")
+            return None
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"leg columnar failed (exit {done.returncode})")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"    columnar: {sum(stage[2] for stage in result['stages']):.2f} CPU seconds", flush=True)
+    return result
+
+
 def generate(path: Path, *, rows: int, customers: int, seed: int) -> float:
     from profiles.demo import write_channel_csv
 
@@ -275,6 +295,9 @@ def orchestrate(args) -> None:
             results["floor"] = import_floor.floor_leg(
                 base, url, name, path, copy_name=copy_name, copy_url=database_url(base, copy_name)
             )
+        if "columnar" in legs:
+            print("columnar: the file's unavoidable work done by polars (bench/columnar_probe.py) ...", flush=True)
+            results["columnar"] = run_columnar(path)
     finally:
         slice_path.unlink(missing_ok=True)
         if args.keep_db:
@@ -294,7 +317,7 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
         "reimport": "(d) re-import of the same file",
         "rerows": "(e) re-import of the same rows, new file",
     }
-    rate = {leg: r["rows"] / r["seconds"] for leg, r in results.items() if r["seconds"]}
+    rate = {leg: r["rows"] / r["seconds"] for leg, r in results.items() if r and r.get("seconds")}
     print()
     print(f"Import benchmark: {rows:,} rows, {customers:,} customers, seed {args.seed}; "
           f"PostgreSQL {server}; {os.cpu_count()} CPUs; Python {platform.python_version()}")  # fmt: skip
@@ -323,6 +346,9 @@ def report(results: dict[str, dict], *, rows: int, customers: int, server: str, 
     if "floor" in results:
         import_floor.floor_report(results["floor"], rate_copy=rate.get("copy"), rate_iexport=rate.get("iexport"),
                                   cores=os.cpu_count() or 1)  # fmt: skip
+    if results.get("columnar"):
+        import_floor.columnar_report(results["columnar"], results.get("floor"), rate_copy=rate.get("copy"),
+                                     rate_iexport=rate.get("iexport"), cores=os.cpu_count() or 1)  # fmt: skip
     for leg in ("reimport", "rerows"):
         if "ours" in results and leg in results:
             faster = results[leg]["seconds"] < results["ours"]["seconds"]
@@ -521,7 +547,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slice", type=int, default=50_000, help="rows for the django-import-export leg")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--file", type=Path, help="use this channel CSV instead of generating one")
-    parser.add_argument("--legs", default="copy,ours,reimport,iexport,floor")
+    parser.add_argument("--legs", default="copy,ours,reimport,iexport,floor,columnar")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database to inspect it")
     parser.add_argument("--cpu", action="store_true", help="print (a)'s CPU use per stage (Linux /proc)")
     parser.add_argument(

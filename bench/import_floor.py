@@ -214,3 +214,34 @@ def floor_report(floor: dict, *, rate_copy: float | None, rate_iexport: float | 
         if seconds:
             share = total / cores / seconds
             print(f"    target {label}: {seconds:.2f} s for {rows:,} rows; the floor alone takes {share:.0%} of it")
+
+
+def columnar_report(
+    columnar: dict, floor: dict | None, *, rate_copy: float | None, rate_iexport: float | None, cores: int
+) -> None:
+    """The columnar probe's stages, and with the floor's writes added, the least such a design would take."""
+    print()
+    print("A columnar importer's unavoidable work on this file (bench/columnar_probe.py), nothing written:")
+    for label, wall, cpu in columnar["stages"]:
+        print(f"    {label:<80} {wall:6.2f} s wall {cpu:6.2f} s CPU")
+    probe = sum(stage[2] for stage in columnar["stages"])
+    print(f"    {'all (polars ' + columnar['polars'] + ')':<80} {'':6}        {probe:6.2f} s CPU")
+    if not floor:
+        return
+    rows = floor["rows"]
+    for label, piece in (
+        ("indexes built after the load (empty database only)", "writes, indexes built after (sum)"),
+        ("indexes in place", "writes, indexed, one connection (sum)"),
+    ):
+        total = probe + floor["pieces"][piece]
+        line = f"    + the floor's writes, {label}: {total:.2f} CPU s, on {cores} cores >= {total / cores:.2f} s"
+        shares = [
+            f"{total / cores / seconds:.0%} of {name}"
+            for name, seconds in (
+                ("15% of (b)", rows / (0.15 * rate_copy) if rate_copy else None),
+                ("80x (c)", rows / (80 * rate_iexport) if rate_iexport else None),
+            )
+            if seconds
+        ]
+        print(line + (f" = {', '.join(shares)}" if shares else ""))
+    print("    (before summaries, merges, guards, rejected rows with reasons, crash-safe batches and bookkeeping)")
