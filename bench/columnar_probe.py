@@ -8,7 +8,8 @@ the fast way, with corners cut in the probe's favour:
 * read the file (every column as text) and run the cheap checks as column expressions: dates, amounts,
   quantities, text sizes, emails (a simplified pattern, lowercased);
 * check each distinct phone number once with ``profiles.normalize`` (the ``phonenumbers`` library has no
-  columnar twin; the importer's phone helper does the same work in its second process);
+  columnar twin; the importer's phone helper does the same work in its second process). The generated
+  file writes every number in international form, so the default region does not change any answer;
 * find the people: connected components of rows and identifiers by min-label propagation (no placeholder
   guard, no shared-value limit, no existing customers to look up);
 * format the touchpoints' COPY text;
