@@ -198,6 +198,13 @@ def _load_then_index(url: str, dumps: dict[str, bytes], pieces: dict) -> float:
     return total
 
 
+def budgets(rows: int, *, rate_copy: float | None, rate_iexport: float | None) -> list[tuple[str, float]]:
+    """Each target's time budget for ``rows``, as (label, seconds), for the legs this run measured."""
+    found = [("15% of (b)", rows / (0.15 * rate_copy) if rate_copy else None)]
+    found.append(("80x (c)", rows / (80 * rate_iexport) if rate_iexport else None))
+    return [(label, seconds) for label, seconds in found if seconds]
+
+
 def floor_report(floor: dict, *, rate_copy: float | None, rate_iexport: float | None, cores: int) -> None:
     print()
     print("Floor of (a) on this machine (bench/import_floor.py): seconds of one core each")
@@ -207,13 +214,9 @@ def floor_report(floor: dict, *, rate_copy: float | None, rate_iexport: float | 
     print(
         f"    {'floor: cheaper writes + aggregates + reading':<62} {total:7.2f}   on {cores} cores >= {total / cores:.2f} s"
     )
-    for label, seconds in (
-        ("15% of (b)", rows / (0.15 * rate_copy) if rate_copy else None),
-        ("80x (c)", rows / (80 * rate_iexport) if rate_iexport else None),
-    ):
-        if seconds:
-            share = total / cores / seconds
-            print(f"    target {label}: {seconds:.2f} s for {rows:,} rows; the floor alone takes {share:.0%} of it")
+    for label, seconds in budgets(rows, rate_copy=rate_copy, rate_iexport=rate_iexport):
+        share = total / cores / seconds
+        print(f"    target {label}: {seconds:.2f} s for {rows:,} rows; the floor alone takes {share:.0%} of it")
 
 
 def columnar_report(
@@ -237,11 +240,7 @@ def columnar_report(
         line = f"    + the floor's writes, {label}: {total:.2f} CPU s, on {cores} cores >= {total / cores:.2f} s"
         shares = [
             f"{total / cores / seconds:.0%} of {name}"
-            for name, seconds in (
-                ("15% of (b)", rows / (0.15 * rate_copy) if rate_copy else None),
-                ("80x (c)", rows / (80 * rate_iexport) if rate_iexport else None),
-            )
-            if seconds
+            for name, seconds in budgets(rows, rate_copy=rate_copy, rate_iexport=rate_iexport)
         ]
         print(line + (f" = {', '.join(shares)}" if shares else ""))
     print("    (before summaries, merges, guards, rejected rows with reasons, crash-safe batches and bookkeeping)")
