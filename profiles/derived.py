@@ -184,7 +184,10 @@ pending_latest AS (
   ORDER BY customer_id, moment, item_key, occurred_at DESC
 ),
 pending_ranked AS (
-  SELECT * FROM (
+  -- The objects are built for the listed items only.
+  SELECT customer_id, moment,
+         jsonb_build_object('name', product_name, 'sku', product_sku, 'size', size, 'at', occurred_at) AS item
+  FROM (
     SELECT *, row_number() OVER (PARTITION BY customer_id, moment ORDER BY occurred_at DESC, item_key) AS rn
     FROM pending_latest a
     WHERE NOT EXISTS (
@@ -195,12 +198,9 @@ pending_ranked AS (
   ORDER BY customer_id, moment, occurred_at DESC, item_key
 ),
 pending AS (
-  -- The objects are built for the listed items only.
   SELECT customer_id,
-         coalesce(jsonb_agg(jsonb_build_object('name', product_name, 'sku', product_sku, 'size', size, 'at', occurred_at))
-                  FILTER (WHERE moment = 'cart_added'), '[]') AS open_cart,
-         coalesce(jsonb_agg(jsonb_build_object('name', product_name, 'sku', product_sku, 'size', size, 'at', occurred_at))
-                  FILTER (WHERE moment = 'wishlisted'), '[]') AS wishlist
+         coalesce(jsonb_agg(item) FILTER (WHERE moment = 'cart_added'), '[]') AS open_cart,
+         coalesce(jsonb_agg(item) FILTER (WHERE moment = 'wishlisted'), '[]') AS wishlist
   FROM pending_ranked GROUP BY customer_id
 ),
 size_rows AS (
